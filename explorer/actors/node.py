@@ -1,0 +1,139 @@
+"""Actors: `Node`, `Message`, handlers (`@on`), timers (`@timer`) and `durable` fields.
+
+A node's fields are its class attributes (their values are the defaults); `durable(default)` marks a
+field that survives a crash. Handlers and timers are ordinary methods that may `require` and
+`choose`; they record sends in an outbox instead of performing them, so a handler stays a pure
+function of the node's state and the message (Stateright's `Out`).
+"""
+from __future__ import annotations
+
+import dataclasses
+import inspect
+from dataclasses import dataclass
+from typing import Any, Callable, ClassVar
+
+from ..dsl.decorators import MARK, Mark, _attach
+from ..dsl.spec import where_of
+from ..errors import SpecError
+
+
+class Message:
+    """Base class of messages: a subclass with annotated fields becomes a frozen dataclass."""
+
+    def __init_subclass__(cls, **kw: Any) -> None:
+        super().__init_subclass__(**kw)
+        dataclasses.dataclass(frozen=True)(cls)
+
+
+@dataclass(frozen=True)
+class durable:  # noqa: N801 - reads as a declaration: `decision = durable(None)`
+    """Declares a node field that survives a crash (plain fields reset to their default)."""
+
+    default: Any = None
+
+
+def on(*message_types: type) -> Callable:
+    """Marks a handler of messages of the given types: `handler(self, msg, sender)`."""
+    for t in message_types:
+        if not (isinstance(t, type) and issubclass(t, Message)):
+            raise SpecError(f"@on({getattr(t, '__name__', t)!r}): handlers take Message subclasses",
+                            hint="class Vote(Message): yes: bool")
+    if not message_types:
+        raise SpecError("@on() needs at least one Message subclass")
+    return lambda fn: _attach(fn, Mark("on", extra=message_types))
+
+
+def timer(fn: Callable | None = None, *, fair: bool | str = False):
+    """Marks a timer: it may fire at any moment while its `require` guards hold (untimed semantics)."""
+    if fn is None:
+        return lambda f: _attach(f, Mark("timer", fair=fair))
+    return _attach(fn, Mark("timer", fair=fair))
+
+
+@dataclass(frozen=True)
+class FieldDef:
+    """One node field: its name, default value and whether it survives a crash."""
+
+    name: str
+    default: Any
+    durable: bool
+
+
+class Node:
+    """Base class of an actor. Subclass it; fields are class attributes, behaviour is handlers."""
+
+    _fields: ClassVar[tuple[FieldDef, ...]] = ()
+    _handlers: ClassVar[dict[type, Callable]] = {}
+    _timers: ClassVar[dict[str, tuple[Callable, Any]]] = {}
+
+    def __init__(self, *, symmetric: str | None = None, **options: Any):
+        self.symmetric = symmetric
+        self.options = options
+
+    def __init_subclass__(cls, **kw: Any) -> None:
+        super().__init_subclass__(**kw)
+        fields: dict[str, FieldDef] = {}
+        handlers: dict[type, Callable] = {}
+        timers: dict[str, tuple[Callable, Any]] = {}
+        for klass in reversed(cls.__mro__):
+            if klass in (object, Node):
+                continue
+            local: dict[type, Callable] = {}
+            for name, value in vars(klass).items():
+                if name.startswith("_"):
+                    continue
+                mark = getattr(value, MARK, None)
+                if mark is not None:
+                    if mark.kind == "on":
+                        for t in mark.extra:
+                            if t in local:
+                                raise SpecError(f"{klass.__name__} has two handlers for {t.__name__}: "
+                                                f"{local[t].__name__} and {name}", where=where_of(value))
+                            local[t] = handlers[t] = value
+                    elif mark.kind == "timer":
+                        timers[name] = (value, mark.fair)
+                    else:
+                        raise SpecError(f"@{mark.kind} on {cls.__name__}.{name}: a node takes @on and @timer;"
+                                        f" put @{mark.kind} on the Protocol class", where=where_of(value))
+                    continue
+                if isinstance(value, durable):
+                    fields[name] = FieldDef(name, value.default, True)
+                elif callable(value) or isinstance(value, (property, staticmethod, classmethod, type)):
+                    fields.pop(name, None)
+                else:
+                    fields[name] = FieldDef(name, value, False)
+        cls._fields = tuple(fields.values())
+        cls._handlers = handlers
+        cls._timers = timers
+
+    # ------------------------------------------------------------------ what handlers call
+    def send(self, to: str, message: Message) -> None:
+        """Records the need to send `message` to node `to` (delivered later, maybe never)."""
+        if not isinstance(message, Message):
+            raise SpecError(f"{self.id}.send({to!r}, {message!r}): the message must be a Message instance")
+        if to not in self.__dict__["_ids"]:
+            raise SpecError(f"{self.id}.send({to!r}, ...): there is no node {to!r}",
+                            hint="nodes: " + ", ".join(self.__dict__["_ids"]))
+        self.__dict__["_out"].append((self.id, to, message))
+
+    def broadcast(self, message: Message, to: Any = None) -> None:
+        """Records a send of `message` to each node of `to` (default: every other node)."""
+        targets = [n for n in self.__dict__["_ids"] if n != self.id] if to is None else list(to)
+        for t in targets:
+            self.send(t, message)
+
+    def on_start(self) -> None:
+        """Runs once when the system starts (part of the initial state)."""
+
+    def on_restart(self) -> None:
+        """Runs when the node comes back after a crash, with its durable fields only."""
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.__dict__.get('id', '?')}>"
+
+
+def handler_where(fn: Callable) -> str | None:
+    try:
+        return f"{inspect.getsourcefile(fn)}:{fn.__code__.co_firstlineno}"
+    except (OSError, TypeError, AttributeError):
+        return None

@@ -1,0 +1,398 @@
+"""`Protocol`: a set of nodes and a network, compiled onto a plain `Spec`.
+
+The engine never sees actors. A Protocol's state is a flat set of fields: `node.field` for every
+node's fields, `network` (the in-flight messages), `crashed`, `partition` and `faults_left`.
+Its actions are the closed vocabulary of DESIGN section 4: deliver, timer, and the faults loss,
+dup, crash, restart, partition and heal; each step records what happened in `info`, which is what
+trace renderers draw.
+"""
+from __future__ import annotations
+
+from typing import Any, ClassVar, Iterable
+
+from ..dsl.choice import choose, require
+from ..dsl.decorators import Mark, _attach
+from ..dsl.model import SpecModel, _Ctx
+from ..dsl.spec import Spec
+from ..dsl.values import FrozenDict, freeze, show, thaw
+from ..errors import SpecError, UsageError
+from .faults import FAMILIES, format_faults, parse_faults, partitions
+from .node import Message, Node
+
+
+def _act(fn):
+    return _attach(fn, Mark("action"))
+
+
+class NodeView:
+    """A read-only view of one node's fields in a state (what properties see)."""
+
+    __slots__ = ("id", "_spec", "_cls", "crashed")
+
+    def __init__(self, spec: "Protocol", node_id: str, cls: type[Node], crashed: bool):
+        self.id = node_id
+        self._spec = spec
+        self._cls = cls
+        self.crashed = crashed
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        try:
+            return getattr(self._spec, f"{self.id}.{name}")
+        except AttributeError:
+            pass
+        attr = getattr(self._cls, name, None)
+        if attr is not None and callable(attr):
+            return attr.__get__(self)
+        raise AttributeError(f"node {self.id} ({self._cls.__name__}) has no field {name!r}")
+
+    def __repr__(self) -> str:
+        return f"<{self._cls.__name__} {self.id}>"
+
+
+class Protocol(Spec):
+    """Base class of an actor spec: define `nodes()` and properties; the network is built in."""
+
+    abstract = True
+    #: True: each (sender, receiver) channel delivers in order. False (default): any order.
+    fifo: ClassVar[bool] = False
+    #: Which partitions the `partition` fault may create: any, isolate_one or majority.
+    partition_family: ClassVar[str] = "any"
+
+    def __init_subclass__(cls, **kw: Any) -> None:
+        cls.abstract = cls.__dict__.get("abstract", False)
+        super().__init_subclass__(**kw)
+        if cls.partition_family not in FAMILIES:
+            raise SpecError(f"{cls.__name__}.partition_family = {cls.partition_family!r}: "
+                            f"choose one of {', '.join(FAMILIES)}")
+
+    # ------------------------------------------------------------------ what a user defines
+    def nodes(self) -> dict[str, Node]:
+        """Returns the nodes of the system: {node id: Node instance}."""
+        raise SpecError(f"{type(self).__name__} does not define nodes()",
+                        hint='def nodes(self): return {"a": Server(), "b": Server()}')
+
+    # ------------------------------------------------------------------ helpers for properties
+    def node(self, node_id: str) -> NodeView:
+        """Returns a read-only view of one node."""
+        return NodeView(self, node_id, self._blueprint[node_id], node_id in self.crashed)
+
+    def nodes_of(self, cls: type[Node] | None = None) -> list[NodeView]:
+        """Returns views of every node (of class `cls`), in the order nodes() gave them."""
+        return [self.node(n) for n, c in self._blueprint.items() if cls is None or issubclass(c, cls)]
+
+    def ids(self, cls: type[Node] | None = None) -> list[str]:
+        """Returns the ids of every node (of class `cls`)."""
+        return [n for n, c in self._blueprint.items() if cls is None or issubclass(c, cls)]
+
+    def in_flight(self) -> list[tuple[str, str, Message]]:
+        """Returns the in-flight messages as (sender, receiver, message), one entry per copy."""
+        out = []
+        if self.fifo:
+            for (s, d), q in sorted(self.network.items()):
+                out.extend((s, d, m) for m in q)
+        else:
+            for (s, d, m), c in self.network.items():
+                out.extend([(s, d, m)] * c)
+        return out
+
+    @classmethod
+    def build_model(cls, params: dict[str, Any] | None = None, faults: Any = None) -> "ProtocolModel":
+        return ProtocolModel(cls, params, faults)
+
+    # ------------------------------------------------------------------ compiled state
+    def init(self) -> None:
+        bp = self._blueprint
+        ids = tuple(bp)
+        d = self.__dict__
+        for n, c in bp.items():
+            for f in c._fields:
+                d[f"{n}.{f.name}"] = thaw(freeze(f.default))
+        d["network"] = {}
+        d["crashed"] = frozenset()
+        if self._faults:
+            d["partition"] = None
+            d["faults_left"] = {k: v for k, v in self._faults.items()}
+        for n in ids:
+            self._run_node(n, "on_start", ())
+
+    # ------------------------------------------------------------------ running node code
+    def _run_node(self, node_id: str, method: str | Any, args: tuple, *, fn=None) -> list:
+        """Runs a node method on a node object built from the state; writes fields and sends back."""
+        cls = self._blueprint[node_id]
+        d = self.__dict__
+        obj = object.__new__(cls)
+        od = obj.__dict__
+        for f in cls._fields:
+            od[f.name] = getattr(self, f"{node_id}.{f.name}")
+        od["id"] = node_id
+        od["world"] = self._world()
+        od["_ids"] = self._ids
+        od["_out"] = out = []
+        (fn or getattr(cls, method))(obj, *args)
+        for f in cls._fields:
+            d[f"{node_id}.{f.name}"] = od[f.name]
+        net = self.network
+        for src, dst, m in out:
+            key = (src, dst)
+            if self.fifo:
+                net[key] = tuple(net.get(key, ())) + (m,)
+            else:
+                k = (src, dst, m)
+                net[k] = net.get(k, 0) + 1
+        return out
+
+    def _world(self) -> "Protocol":
+        """The protocol as node code sees it: parameters, helper methods, node ids (read-only)."""
+        d = self.__dict__
+        w = d.get("_world_view")
+        if w is None:
+            w = object.__new__(type(self))
+            w.__dict__.update({k: v for k, v in d.items() if k.startswith("_") and not k.startswith("_step")})
+            ctx = d["_ctx"]
+            w.__dict__["_ctx"] = _Ctx(ctx.fields, ctx.field_index, None)
+            d["_world_view"] = w
+        return w
+
+    def _deliverable(self) -> list[tuple[str, str, Message]]:
+        net = self.network
+        if self.fifo:
+            keys = [(s, d, q[0]) for (s, d), q in net.items() if q]
+        else:
+            keys = [k for k, c in net.items() if c > 0]
+        if "partition" in self._faults and self.partition:
+            part = self.partition
+            keys = [k for k in keys if _same_block(part, k[0], k[1])]
+        return sorted(keys, key=_msg_key)
+
+    def _remove(self, key: tuple[str, str, Message]) -> None:
+        net = self.network
+        s, d, m = key
+        if self.fifo:
+            q = list(net[(s, d)])
+            q.remove(m)
+            if q:
+                net[(s, d)] = tuple(q)
+            else:
+                del net[(s, d)]
+        else:
+            if net[key] <= 1:
+                del net[key]
+            else:
+                net[key] -= 1
+
+    def _spend(self, kind: str) -> None:
+        left = self.faults_left
+        if kind == "restart" and left.get("restart") is None:
+            return
+        require(left.get(kind, 0) > 0)
+        left[kind] -= 1
+
+    def _step(self, label: str, **info: Any) -> None:
+        d = self.__dict__
+        d["_step_label"] = label
+        d["_step_info"] = info
+
+    def _handle(self, key: tuple[str, str, Message], *, keep: bool, kind: str) -> None:
+        src, dst, msg = key
+        cls = self._blueprint[dst]
+        handler = _handler_for(cls, type(msg))
+        if handler is None:
+            raise SpecError(
+                f"node {dst} ({cls.__name__}) received {type(msg).__name__} from {src}, "
+                f"but {cls.__name__} has no @on({type(msg).__name__}) handler",
+                hint=f"add a handler to {cls.__name__} (it may do nothing), or do not send it {type(msg).__name__}",
+            )
+        if not keep:
+            self._remove(key)
+        oracle_mark = _oracle_len()
+        out = self._run_node(dst, None, (msg, src), fn=handler)
+        chosen = _oracle_labels_since(oracle_mark)
+        extra = f" [{chosen}]" if chosen else ""
+        verb = "duplicate" if kind == "dup" else ""
+        self._step(f"{verb + ' ' if verb else ''}{src}→{dst} {show(msg)}{extra}", kind=kind, node=dst, src=src,
+                   dst=dst, msg=show(msg), msg_type=type(msg).__name__, handler=handler.__name__,
+                   sends=[(s, d, show(m)) for s, d, m in out], chose=chosen or None)
+
+    # ------------------------------------------------------------------ the actions
+    @_act
+    def deliver(self) -> None:
+        key = choose(self._deliverable())
+        if key[1] in self.crashed:
+            self._remove(key)
+            self._step(f"{key[0]}→{key[1]} {show(key[2])} lost ({key[1]} is down)", kind="drop", node=key[1],
+                       src=key[0], dst=key[1], msg=show(key[2]), msg_type=type(key[2]).__name__, sends=[])
+            return
+        self._handle(key, keep=False, kind="deliver")
+
+    @_act
+    def fire_timer(self) -> None:
+        options = [(n, t) for n, c in self._blueprint.items() if n not in self.crashed for t in c._timers]
+        node_id, name = choose(options)
+        fn = self._blueprint[node_id]._timers[name][0]
+        mark = _oracle_len()
+        out = self._run_node(node_id, None, (), fn=fn)
+        chosen = _oracle_labels_since(mark)
+        self._step(f"{node_id}: timer {name}" + (f" [{chosen}]" if chosen else ""), kind="timer", node=node_id,
+                   timer=name, sends=[(s, d, show(m)) for s, d, m in out], chose=chosen or None)
+
+    @_act
+    def lose(self) -> None:
+        require(self._faults.get("loss", 0) > 0)
+        net = self.network
+        keys = sorted({(s, d, m) for (s, d), q in net.items() for m in q} if self.fifo else set(net), key=_msg_key)
+        key = choose(keys)
+        self._spend("loss")
+        self._remove(key)
+        self._step(f"lose {key[0]}→{key[1]} {show(key[2])}", kind="loss", node=key[1], src=key[0], dst=key[1],
+                   msg=show(key[2]), msg_type=type(key[2]).__name__)
+
+    @_act
+    def duplicate(self) -> None:
+        require(self._faults.get("dup", 0) > 0)
+        key = choose(self._deliverable())
+        require(key[1] not in self.crashed)
+        self._spend("dup")
+        self._handle(key, keep=True, kind="dup")
+
+    @_act
+    def crash(self) -> None:
+        require(self._faults.get("crash", 0) > 0)
+        node_id = choose([n for n in self._ids if n not in self.crashed])
+        self._spend("crash")
+        cls = self._blueprint[node_id]
+        lost = {}
+        for f in cls._fields:
+            if not f.durable:
+                key = f"{node_id}.{f.name}"
+                old = getattr(self, key)
+                default = thaw(freeze(f.default))
+                if freeze(old) != freeze(default):
+                    lost[f.name] = show(freeze(old))
+                self.__dict__[key] = default
+        self.crashed = self.crashed | {node_id}
+        self._step(f"crash {node_id}", kind="crash", node=node_id, lost=lost)
+
+    @_act
+    def restart(self) -> None:
+        require(self._faults.get("crash", 0) > 0)
+        node_id = choose(sorted(self.crashed))
+        self._spend("restart")
+        self.crashed = self.crashed - {node_id}
+        mark = _oracle_len()
+        out = self._run_node(node_id, "on_restart", ())
+        chosen = _oracle_labels_since(mark)
+        self._step(f"restart {node_id}" + (f" [{chosen}]" if chosen else ""), kind="restart", node=node_id,
+                   sends=[(s, d, show(m)) for s, d, m in out])
+
+    @_act
+    def partition_network(self) -> None:
+        require(self._faults.get("partition", 0) > 0)
+        require(self.partition is None)
+        blocks = choose(self._partitions)
+        self._spend("partition")
+        self.partition = blocks
+        shown = " | ".join(",".join(sorted(b)) for b in sorted(blocks, key=sorted))
+        self._step(f"partition {shown}", kind="partition", blocks=[sorted(b) for b in sorted(blocks, key=sorted)])
+
+    @_act
+    def heal(self) -> None:
+        require(self._faults.get("partition", 0) > 0)
+        require(self.partition is not None)
+        self.partition = None
+        self._step("heal", kind="heal")
+
+
+# ---------------------------------------------------------------------- helpers
+
+def _same_block(part: Iterable[frozenset], a: str, b: str) -> bool:
+    for block in part:
+        if a in block:
+            return b in block
+    return True
+
+
+def _msg_key(k: tuple) -> tuple:
+    return (k[0], k[1], type(k[2]).__name__, repr(k[2]))
+
+
+def _handler_for(cls: type[Node], mtype: type):
+    for t in mtype.__mro__:
+        h = cls._handlers.get(t)
+        if h is not None:
+            return h
+    return None
+
+
+def _oracle_len() -> int:
+    from ..dsl import choice
+
+    o = choice._current[0]
+    return len(o.labels) if o is not None else 0
+
+
+def _oracle_labels_since(mark: int) -> str:
+    from ..dsl import choice
+
+    o = choice._current[0]
+    if o is None:
+        return ""
+    return ", ".join(f"{n}={show(v)}" if n else show(v) for n, v in o.labels[mark:])
+
+
+class ProtocolModel(SpecModel):
+    """The model of a Protocol: a SpecModel whose instances know the nodes and the fault budget."""
+
+    def __init__(self, cls: type[Protocol], params: dict[str, Any] | None, faults: Any):
+        self.faults_budget = parse_faults(faults)
+        self.faults_text = format_faults(self.faults_budget)
+        self._cls_for_nodes = cls
+        super().__init__(cls, params)
+
+    def _run_init(self):
+        cls = self._cls_for_nodes
+        probe = object.__new__(cls)
+        probe.__dict__["_params"] = self.params
+        try:
+            nodes = probe.nodes()
+        except SpecError:
+            raise
+        except Exception as e:  # noqa: BLE001
+            from ..dsl.model import _class_where, user_frame
+
+            raise SpecError(f"{cls.__name__}.nodes() raised {type(e).__name__}: {e}",
+                            where=user_frame(e, self._files) or _class_where(cls)) from e
+        if not isinstance(nodes, dict) or not nodes:
+            raise SpecError(f"{cls.__name__}.nodes() must return a non-empty dict {{id: Node()}}")
+        for n, node in nodes.items():
+            if not isinstance(n, str) or not isinstance(node, Node):
+                raise SpecError(f"{cls.__name__}.nodes(): {n!r} -> {node!r}: ids are strings, values Node instances",
+                                hint="write Participant(), not Participant")
+            if "." in n:
+                raise SpecError(f"{cls.__name__}.nodes(): node id {n!r} may not contain '.'")
+        blueprint = {n: type(node) for n, node in nodes.items()}
+        ids = tuple(nodes)
+        fam = cls.partition_family
+        if "partition" in self.faults_budget and len(ids) < 2:
+            raise UsageError("--faults partition needs at least two nodes")
+        self._base.update({
+            "_blueprint": blueprint,
+            "_node_options": nodes,
+            "_ids": ids,
+            "_faults": dict(self.faults_budget),
+            "_partitions": partitions(ids, fam) if "partition" in self.faults_budget else [],
+        })
+        kinds = set(self.faults_budget)
+        keep = {"deliver", "fire_timer"}
+        if "loss" in kinds:
+            keep.add("lose")
+        if "dup" in kinds:
+            keep.add("duplicate")
+        if "crash" in kinds:
+            keep |= {"crash", "restart"}
+        if "partition" in kinds:
+            keep |= {"partition_network", "heal"}
+        self.actions = tuple(a for a in self.actions if a.name in keep or a.fn.__module__ != __name__)
+        self._action_by_name = {a.name: a for a in self.actions}
+        return super()._run_init()

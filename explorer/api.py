@@ -1,0 +1,42 @@
+"""The library entry point the CLI, tests and notebooks share: `explorer.check(...) -> Result`."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Callable
+
+from .dsl.loader import load_spec
+from .dsl.spec import Spec
+from .engine.options import Options
+from .engine.result import Result
+from .engine.search import Search
+
+
+def load_model(spec: str | Path | type[Spec], params: dict[str, Any] | None = None, faults: Any = None):
+    """Returns (model, spec_file) for a spec path, `path::Class`, or a Spec class."""
+    if isinstance(spec, (str, Path)):
+        cls = load_spec(spec)
+        spec_file = str(spec).split("::")[0]
+    else:
+        cls = spec
+        spec_file = None
+    return cls.build_model(params or {}, faults), spec_file
+
+
+def check(spec: str | Path | type[Spec], *, params: dict[str, Any] | None = None, faults: Any = None,
+          options: Options | None = None, progress: Callable[[str], None] | None = None, **opts: Any) -> Result:
+    """Explores a spec and returns its Result.
+
+    `opts` are Options fields: depth, max_states, time_limit, strategy, deadlock, max_violations, seed.
+    >>> check("specs/lamport_twophase.py", params={"n": 3}).distinct_states
+    288
+    """
+    o = (options or Options()).but(**opts) if opts else (options or Options())
+    model, spec_file = load_model(spec, params, faults)
+    return run_model(model, o, spec_file=spec_file, progress=progress)
+
+
+def run_model(model: Any, options: Options, *, spec_file: str | None = None,
+              progress: Callable[[str], None] | None = None) -> Result:
+    """Explores an already-built model."""
+    faults = getattr(model, "faults_text", None)
+    return Search(model, options, faults=faults, spec_file=spec_file, progress=progress).run()

@@ -1,0 +1,83 @@
+"""`require` and `choose`: guards and nondeterminism, driven by a decision oracle.
+
+An action is ordinary Python. To enumerate its successors, the executor runs it several times, each
+time with a recorded list of decisions: `choose` returns the option the list names (or the first one,
+recording how many there were), and `require(False)` abandons the run. Backtracking over the
+decision lists visits every combination of choices exactly once. The same mechanism replays a trace
+step (its decisions are saved) and will drive symbolic execution later.
+"""
+from __future__ import annotations
+
+from typing import Any, Iterable, Sequence
+
+
+class Disabled(Exception):
+    """Raised by `require` when a guard is false: this run of the action yields no successor."""
+
+
+class Oracle:
+    """The decisions of one run: replays `prefix`, then picks the first option and records the fan-out."""
+
+    __slots__ = ("prefix", "pos", "taken", "fanout", "labels")
+
+    def __init__(self, prefix: Sequence[int] = ()):
+        self.prefix = prefix
+        self.pos = 0
+        self.taken: list[int] = []
+        self.fanout: list[int] = []
+        self.labels: list[Any] = []
+
+    def pick(self, options: Sequence[Any], name: str | None) -> Any:
+        n = len(options)
+        if n == 0:
+            raise Disabled()
+        i = self.prefix[self.pos] if self.pos < len(self.prefix) else 0
+        if i >= n:  # a replayed decision that no longer exists
+            raise Disabled()
+        self.pos += 1
+        self.taken.append(i)
+        self.fanout.append(n)
+        value = options[i]
+        self.labels.append((name, value))
+        return value
+
+    def next_prefix(self) -> list[int] | None:
+        """Returns the decisions of the next run in depth-first order, or None when all are done."""
+        taken, fan = self.taken, self.fanout
+        for k in range(len(taken) - 1, -1, -1):
+            if taken[k] + 1 < fan[k]:
+                return taken[:k] + [taken[k] + 1]
+        return None
+
+
+_current: list[Oracle | None] = [None]
+
+
+def require(condition: Any) -> None:
+    """Guards an action: when `condition` is false, the action is not enabled in this state."""
+    if not condition:
+        raise Disabled()
+
+
+def choose(options: Iterable[Any], name: str | None = None) -> Any:
+    """Forks the action once per option; the chosen value becomes part of the step's label.
+
+    Options are taken in the order given (sets and dict keys in sorted order, so runs repeat).
+    An empty iterable disables the action.
+    """
+    oracle = _current[0]
+    if oracle is None:
+        raise RuntimeError("choose() is only meaningful inside an action run by the explorer")
+    if isinstance(options, (set, frozenset)) or (isinstance(options, dict)):
+        options = _sorted(options)
+    elif not isinstance(options, (list, tuple, range)):
+        options = list(options)
+    return oracle.pick(options, name)
+
+
+def _sorted(items: Iterable[Any]) -> list:
+    items = list(items)
+    try:
+        return sorted(items)
+    except TypeError:
+        return sorted(items, key=repr)

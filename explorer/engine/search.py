@@ -1,0 +1,303 @@
+"""Explicit-state search: BFS (shortest counterexamples), DFS and random walks, one state at a time.
+
+Counting rules (DESIGN section 5): `distinct_states` counts every distinct reachable state,
+initial states included; `transitions` counts every successor computed, duplicates and self-loops
+included. `--depth N` explores the states reachable in at most N steps; the successors of states
+at depth N are not computed.
+"""
+from __future__ import annotations
+
+import random
+import resource
+import sys
+import time
+from typing import Any, Callable
+
+from ..errors import ActionError
+from .fingerprint import Fingerprinter
+from .model import Step
+from .options import Options
+from .paths import fp_path, rebuild
+from .result import Result, Violation
+
+ROOT = -1
+
+
+class _Stop(Exception):
+    """Ends the search early (a bound, enough violations, or Ctrl-C)."""
+
+
+class Search:
+    """One run of the explicit engine over a model."""
+
+    def __init__(self, model: Any, opts: Options, *, faults: str | None = None, spec_file: str | None = None,
+                 progress: Callable[[str], None] | None = None):
+        self.model = model
+        self.opts = opts
+        self.faults = faults
+        self.spec_file = spec_file
+        self.fpr = Fingerprinter(tuple(model.fields))
+        self.parents: dict[int, int] = {}
+        self.result = Result(spec=model.name, params=dict(model.params), faults=faults,
+                             options={"depth": opts.depth, "strategy": opts.strategy,
+                                      "max_states": opts.max_states, "time_limit": opts.time_limit,
+                                      "deadlock": opts.deadlock})
+        self.result.unchecked = [p.name for p in getattr(model, "liveness", [])]
+        self._seen_violation_keys: set[tuple[str, str]] = set()
+        self._unwitnessed = set(model.reachables())
+        self._progress = progress
+        self._t0 = 0.0
+        self._next_progress = 0.0
+        self._checks = 0
+        self._stop_reason: str | None = None
+
+    # ------------------------------------------------------------------ entry point
+    def run(self) -> Result:
+        r = self.result
+        self._t0 = time.perf_counter()
+        self._next_progress = self._t0 + self.opts.progress_every_s
+        try:
+            if self.opts.strategy == "bfs":
+                self._bfs()
+            elif self.opts.strategy == "dfs":
+                self._dfs()
+            else:
+                self._random()
+            r.complete = self.opts.strategy != "random"
+        except _Stop:
+            r.complete = False
+            r.stop_reason = self._stop_reason
+            if self._stop_reason == "violations":
+                r.stop_reason = None
+        except KeyboardInterrupt:
+            r.complete = False
+            r.stop_reason = "interrupted"
+        except ActionError as e:
+            if getattr(e, "trace", None) is None and getattr(e, "_fp", None) is not None:
+                e.trace = self._trace_to(e._fp)
+            raise
+        finally:
+            r.elapsed_s = time.perf_counter() - self._t0
+            r.peak_rss_mb = _peak_rss_mb()
+            if self._progress and r.elapsed_s > self.opts.progress_every_s:
+                self._progress(self._progress_line(final=True))
+        if r.complete and not r.depth_bound_hit and not any(v.kind != "unreachable" for v in r.violations):
+            for name in sorted(self._unwitnessed):
+                r.violations.append(Violation(name, "unreachable",
+                                              f"no reachable state satisfies {name}", None))
+        elif self._unwitnessed and r.complete:
+            for name in sorted(self._unwitnessed):
+                r.warnings.append(f"no state within the bounds satisfies reachable property {name}")
+        if r.stop_reason == "violations":
+            r.stop_reason = None
+        return r
+
+    # ------------------------------------------------------------------ shared bookkeeping
+    def _on_new(self, state: tuple, fp: int, parent: int, depth: int) -> bool:
+        """Records a new distinct state and checks it; returns False when it violates an invariant."""
+        r = self.result
+        self.parents[fp] = parent
+        r.distinct_states += 1
+        if depth > r.depth:
+            r.depth = depth
+        ok = True
+        try:
+            for name, res in self.model.check_invariants(state):
+                if not res.holds:
+                    ok = False
+                    self._violation(name, "invariant", fp, res.reason, res.read)
+            if self._unwitnessed:
+                for name in self.model.check_reachables(state):
+                    self._unwitnessed.discard(name)
+        except ActionError as e:
+            e._fp = fp
+            raise
+        mx = self.opts.max_states
+        if mx is not None and r.distinct_states >= mx:
+            self._stop_reason = "max_states"
+            raise _Stop()
+        self._checks += 1
+        if self._checks & 1023 == 0:
+            self._tick(0)
+        return ok
+
+    def _tick(self, frontier: int) -> None:
+        now = time.perf_counter()
+        tl = self.opts.time_limit
+        if tl is not None and now - self._t0 >= tl:
+            self._stop_reason = "time_limit"
+            raise _Stop()
+        if self._progress and now >= self._next_progress:
+            self._next_progress = now + self.opts.progress_every_s
+            self._progress(self._progress_line(frontier=frontier))
+
+    def _progress_line(self, frontier: int = 0, final: bool = False) -> str:
+        r = self.result
+        el = time.perf_counter() - self._t0
+        rate = r.distinct_states / el if el > 0 else 0
+        fr = f"  frontier {frontier:,}" if frontier else ""
+        head = "done:" if final else "progress:"
+        return (f"{head} {r.distinct_states:,} states  {rate:,.0f} states/s  {r.transitions:,} transitions"
+                f"{fr}  depth {r.depth}  {el:.1f}s")
+
+    def _check_step(self, state: tuple, fp: int, nxt: tuple, nfp: int, step: Step, parent_known: bool) -> None:
+        m = self.model
+        if m.action_invariants:
+            for name, res in m.check_action_invariants(state, nxt, step):
+                if not res.holds:
+                    if nfp not in self.parents:
+                        self.parents[nfp] = fp
+                    self._violation(name, "action_invariant", nfp, res.reason, res.read, via=(fp, nfp))
+        n = self.opts.determinism_sample
+        if n and (self.result.distinct_states < 256 or nfp % n == 0) and not parent_known:
+            m.check_deterministic(state, step, nxt)
+
+    def _violation(self, prop: str, kind: str, fp: int, reason: str | None, read=(), via=None) -> None:
+        trace = self._trace_to(fp, via=via)
+        last = trace.steps[-1].action if trace.steps else "init"
+        key = (prop, last)
+        if key in self._seen_violation_keys:
+            return
+        self._seen_violation_keys.add(key)
+        trace.violated, trace.kind, trace.reason, trace.read = prop, kind, reason, tuple(read)
+        self.result.violations.append(Violation(prop, kind, reason, trace))
+        if len(self.result.violations) >= self.opts.max_violations:
+            self._stop_reason = "violations"
+            raise _Stop()
+
+    def _trace_to(self, fp: int, via=None):
+        path = fp_path(self.parents, fp, ROOT)
+        if via is not None and path[-2:] != list(via):  # action invariant on a step to a known state
+            path = fp_path(self.parents, via[0], ROOT) + [via[1]]
+        return rebuild(self.model, self.fpr, path, faults=self.faults, spec_file=self.spec_file)
+
+    def _deadlock(self, state: tuple, fp: int) -> None:
+        if self.opts.deadlock and not self.model.is_terminal(state):
+            self._violation("deadlock", "deadlock", fp, "no action is enabled", ())
+
+    def _initials(self) -> list[tuple[tuple, int]]:
+        out = []
+        for state, _step in self.model.initial_states():
+            fp = self.fpr.of(state)
+            if fp in self.parents:
+                continue
+            self.result.initial_states += 1
+            out.append((state, fp, self._on_new(state, fp, ROOT, 0)))
+        return out
+
+    # ------------------------------------------------------------------ strategies
+    def _expand(self, state: tuple, fp: int):
+        try:
+            return self.model.successors(state)
+        except ActionError as e:
+            e._fp = fp
+            raise
+
+    def _bfs(self) -> None:
+        r = self.result
+        limit = self.opts.depth
+        frontier = [(s, fp) for s, fp, ok in self._initials() if ok]
+        depth = 0
+        parents = self.parents
+        update = self.fpr.update
+        while frontier:
+            if limit is not None and depth >= limit:
+                r.depth_bound_hit = True
+                break
+            nxt_frontier: list[tuple[tuple, int]] = []
+            for state, fp in frontier:
+                succs = self._expand(state, fp)
+                r.transitions += len(succs)
+                if not succs:
+                    self._deadlock(state, fp)
+                for nxt, step in succs:
+                    nfp = update(fp, state, nxt)
+                    known = nfp in parents
+                    self._check_step(state, fp, nxt, nfp, step, known)
+                    if known:
+                        continue
+                    if self._on_new(nxt, nfp, fp, depth + 1):
+                        nxt_frontier.append((nxt, nfp))
+                self._checks += 1
+                if self._checks & 255 == 0:
+                    self._tick(len(nxt_frontier))
+            frontier = nxt_frontier
+            depth += 1
+
+    def _dfs(self) -> None:
+        r = self.result
+        limit = self.opts.depth
+        best_depth: dict[int, int] = {}
+        stack = []
+        for s, fp, ok in self._initials():
+            best_depth[fp] = 0
+            if ok:
+                stack.append((s, fp, 0))
+        stack.reverse()
+        parents = self.parents
+        update = self.fpr.update
+        while stack:
+            state, fp, d = stack.pop()
+            if d > best_depth.get(fp, d):
+                continue  # reached again at a smaller depth since it was pushed
+            if limit is not None and d >= limit:
+                r.depth_bound_hit = True
+                continue
+            succs = self._expand(state, fp)
+            r.transitions += len(succs)
+            if not succs:
+                self._deadlock(state, fp)
+            pushed = []
+            for nxt, step in succs:
+                nfp = update(fp, state, nxt)
+                known = nfp in parents
+                self._check_step(state, fp, nxt, nfp, step, known)
+                if known:
+                    if limit is not None and d + 1 < best_depth[nfp]:
+                        best_depth[nfp] = d + 1  # a shorter way in: explore its successors again
+                        parents[nfp] = fp
+                        pushed.append((nxt, nfp, d + 1))
+                    continue
+                best_depth[nfp] = d + 1
+                if self._on_new(nxt, nfp, fp, d + 1):
+                    pushed.append((nxt, nfp, d + 1))
+            stack.extend(reversed(pushed))
+            self._checks += 1
+            if self._checks & 255 == 0:
+                self._tick(len(stack))
+
+    def _random(self) -> None:
+        r = self.result
+        rng = random.Random(self.opts.seed)
+        limit = self.opts.depth if self.opts.depth is not None else 100
+        inits = self._initials()
+        parents = self.parents
+        update = self.fpr.update
+        if not inits:
+            return
+        for _walk in range(self.opts.walks):
+            state, fp, ok = inits[rng.randrange(len(inits))]
+            d = 0
+            while ok and d < limit:
+                succs = self._expand(state, fp)
+                r.transitions += len(succs)
+                if not succs:
+                    self._deadlock(state, fp)
+                    break
+                nxt, step = succs[rng.randrange(len(succs))]
+                nfp = update(fp, state, nxt)
+                known = nfp in parents
+                self._check_step(state, fp, nxt, nfp, step, known)
+                if not known:
+                    ok = self._on_new(nxt, nfp, fp, d + 1)
+                state, fp, d = nxt, nfp, d + 1
+                self._checks += 1
+                if self._checks & 255 == 0:
+                    self._tick(0)
+            if d >= limit:
+                r.depth_bound_hit = True
+
+
+def _peak_rss_mb() -> float:
+    ru = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return ru / (1024 * 1024) if sys.platform == "darwin" else ru / 1024

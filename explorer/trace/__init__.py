@@ -1,0 +1,4 @@
+"""Counterexample traces and their renderings (text, JSON, Graphviz)."""
+from .model import Trace, TraceStep
+
+__all__ = ["Trace", "TraceStep"]
