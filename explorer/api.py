@@ -39,4 +39,20 @@ def run_model(model: Any, options: Options, *, spec_file: str | None = None,
               progress: Callable[[str], None] | None = None) -> Result:
     """Explores an already-built model."""
     faults = getattr(model, "faults_text", None)
-    return Search(model, options, faults=faults, spec_file=spec_file, progress=progress).run()
+    kw = dict(faults=faults, spec_file=spec_file, progress=progress)
+    if _use_batch(model, options):
+        from .engine.batch import run_batch_or_fallback
+
+        return run_batch_or_fallback(model, options, **kw)
+    return Search(model, options, **kw).run()
+
+
+def _use_batch(model: Any, options: Options) -> bool:
+    """The batched engine pays off on plain specs; actor specs read the whole network each step."""
+    if options.backend == "interp" or options.strategy != "bfs":
+        return False
+    if options.backend == "batch":
+        return True
+    from .actors.protocol import ProtocolModel
+
+    return not isinstance(model, ProtocolModel) and not getattr(model, "action_invariants", None)

@@ -151,7 +151,7 @@ class Protocol(Spec):
             w = object.__new__(type(self))
             w.__dict__.update({k: v for k, v in d.items() if k.startswith("_") and not k.startswith("_step")})
             ctx = d["_ctx"]
-            w.__dict__["_ctx"] = _Ctx(ctx.fields, ctx.field_index, None)
+            w.__dict__["_ctx"] = _Ctx(ctx.fields, ctx.field_index, None, ctx.read)
             d["_world_view"] = w
         return w
 

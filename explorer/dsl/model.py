@@ -27,6 +27,7 @@ class _Ctx:
     fields: tuple[str, ...] | None
     field_index: dict[str, int]
     thaw: Callable[[Any], Any] | None
+    read: Callable[[int, Any], Any] | None = None  # replaces thaw: records the read, returns the value
 
 
 def user_frame(exc: BaseException, files: set[str]) -> str | None:

@@ -104,7 +104,9 @@ class Spec:
                 )
             raise AttributeError(f"{type(self).__name__} has no field or method {name!r}")
         value = d["_state"][i]
-        if ctx.thaw is not None:
+        if ctx.read is not None:  # a batched engine records which fields a step reads
+            value = ctx.read(i, value)
+        elif ctx.thaw is not None:
             value = ctx.thaw(value)
         d[name] = value
         return value

@@ -5,7 +5,7 @@ recomputed from the initial state, picking at each step the successor with the n
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Sequence
+from typing import Any, Sequence
 
 from ..errors import NonDeterminismError
 from ..trace.model import Trace, TraceStep, diff
@@ -58,27 +58,34 @@ def rebuild(model: Any, fpr: Fingerprinter, path: Sequence[int], *, faults: str 
     return trace
 
 
-def replay_steps(model: Any, trace_steps: Sequence[tuple[str, Sequence[int]]], init_decisions: Sequence[int],
-                 on_state: Callable[[int, tuple], None] | None = None):
-    """Replays (action, decisions) pairs; returns (states, index_of_first_failed_step or None)."""
-    inits = model.initial_states()
+def replay_trace(model: Any, init_decisions: Sequence[int], steps: Sequence[tuple[str, Sequence[int]]], *,
+                 faults: str | None = None, spec_file: str | None = None) -> tuple[Trace | None, list, int | None]:
+    """Replays saved (action, decisions) steps from the initial state the decisions name.
+
+    Returns (trace of the steps that replayed, their states, index of the first step that could not
+    be replayed or None). The index is 0 when even the initial state is gone.
+    """
     state = None
-    for s, step in inits:
+    for s, step in model.initial_states():
         if tuple(step.decisions) == tuple(init_decisions):
             state = s
             break
     if state is None:
-        return [], 0
+        return None, [], 0
+    trace = Trace(spec=model.name, spec_file=spec_file, params=dict(model.params), faults=faults,
+                  fields=tuple(model.fields), init_decisions=tuple(init_decisions), initial=model.as_dict(state))
     states = [state]
-    for k, (action, decisions) in enumerate(trace_steps, start=1):
+    for k, (action, decisions) in enumerate(steps, start=1):
         r = model.replay(state, action, decisions)
         if r is None:
-            return states, k
-        state = r[0]
+            return trace, states, k
+        nxt, step = r
+        before, after = model.as_dict(state), model.as_dict(nxt)
+        trace.steps.append(TraceStep(k, step.action, step.decisions, step.label, dict(step.info), after,
+                                     diff(before, after)))
+        state = nxt
         states.append(state)
-        if on_state:
-            on_state(k, state)
-    return states, None
+    return trace, states, None
 
 
 _HINT = "the spec is not deterministic: an action reads something outside the state"

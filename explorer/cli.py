@@ -1,0 +1,252 @@
+"""The `explore` command (DESIGN section 8). Thin: parses flags into Options, calls the library,
+prints, and maps the result to an exit code. Every error a user can cause ends in one message and
+exit code 2 (usage) or 3 (spec), never a traceback.
+"""
+from __future__ import annotations
+
+import json
+import os
+import sys
+import traceback
+from pathlib import Path
+from typing import Any
+
+import click
+
+from .api import load_model, run_model
+from .engine.options import STRATEGIES, Options
+from .engine.result import Result
+from .errors import ExplorerError, UsageError
+
+
+class _DefaultToRun(click.Group):
+    """`explore SPEC.py ...` means `explore run SPEC.py ...`."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if args and args[0] not in self.commands and args[0] not in ("--help", "-h", "--version"):
+            args = ["run", *args]
+        return super().parse_args(ctx, args)
+
+
+@click.group(cls=_DefaultToRun, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="explorer-mc", prog_name="explore")
+def main() -> None:
+    """Model-check a distributed protocol written as a Python class.
+
+    \b
+      explore SPEC.py [--depth N] [--param name=value] [--faults loss=1,crash=1] ...
+      explore check PATH...        run every spec's declared checks (a CI gate)
+      explore replay TRACE.json    re-run a saved counterexample against the spec
+      explore render TRACE.json    draw a saved counterexample
+    """
+
+
+def _params(pairs: tuple[str, ...]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for p in pairs:
+        name, eq, value = p.partition("=")
+        if not eq or not name.strip():
+            raise UsageError(f"--param {p!r}: expected name=value, e.g. --param n=4")
+        out[name.strip()] = value.strip()
+    return out
+
+
+def _fail(e: ExplorerError, as_json: bool = False) -> "NoReturn":  # type: ignore[name-defined]  # noqa: F821
+    if as_json:
+        click.echo(json.dumps({"result": "error", "error": e.render(), "exit_code": e.exit_code}))
+    click.echo(f"error: {e.render()}", err=True)
+    trace = getattr(e, "trace", None)
+    if trace is not None and not as_json:
+        from .trace.text import render_text
+
+        click.echo("\nThe steps that lead to it:\n" + render_text(trace, color=_color(sys.stderr)), err=True)
+    sys.exit(e.exit_code)
+
+
+def _color(stream: Any) -> bool:
+    return hasattr(stream, "isatty") and stream.isatty() and not os.environ.get("NO_COLOR")
+
+
+def _guard(fn):
+    """Turns ExplorerErrors into messages + exit codes, and internal errors into a short report."""
+    import functools
+
+    @functools.wraps(fn)
+    def wrapper(*a, **kw):
+        as_json = bool(kw.get("as_json"))
+        try:
+            return fn(*a, **kw)
+        except ExplorerError as e:
+            _fail(e, as_json)
+        except KeyboardInterrupt:
+            click.echo("interrupted", err=True)
+            sys.exit(130)
+        except (click.exceptions.Exit, click.ClickException, SystemExit):
+            raise
+        except Exception as e:  # noqa: BLE001 - a bug in explorer itself
+            click.echo(f"internal error in explorer: {type(e).__name__}: {e}\n"
+                       "This is a bug in explorer, not in your spec; please report it with this output:", err=True)
+            traceback.print_exc()
+            sys.exit(1)
+
+    return wrapper
+
+
+@main.command("run")
+@click.argument("spec", metavar="SPEC.py")
+@click.option("--depth", type=int, default=None, help="Explore states reachable in at most N steps.")
+@click.option("--param", "params", multiple=True, metavar="NAME=VALUE", help="Set a spec parameter (repeatable).")
+@click.option("--faults", default=None, metavar="SPEC",
+              help="Fault budgets: loss=N,dup=N,partition=N,crash=N,restart=N, 'all' (each 1) or 'none'.")
+@click.option("--strategy", type=click.Choice(STRATEGIES), default="bfs", show_default=True)
+@click.option("--max-states", type=int, default=None, help="Stop after this many distinct states.")
+@click.option("--time-limit", type=float, default=None, metavar="S", help="Stop the search after S seconds.")
+@click.option("--workers", type=int, default=1, show_default=True, help="Worker processes.")
+@click.option("--symmetry/--no-symmetry", default=False, help="Symmetry reduction over interchangeable nodes.")
+@click.option("--por", is_flag=True, help="Partial-order reduction.")
+@click.option("--deadlock", is_flag=True, help="Report states where no action is enabled.")
+@click.option("--max-violations", type=int, default=1, show_default=True,
+              help="Keep searching until K distinct violations are found.")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False), default=None,
+              help="Write each counterexample here as text, JSON, ITF, DOT (and SVG when a renderer exists).")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object with the result on stdout.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the random strategy.")
+@click.option("--engine", type=click.Choice(["explicit", "bmc", "induction"]), default="explicit", show_default=True)
+@click.option("--backend", type=click.Choice(["auto", "interp", "batch"]), default="auto", show_default=True,
+              help="Successor generation: per state (interp) or over the whole frontier (batch).")
+@click.option("--checkpoint", default=None, metavar="FILE", help="Write a checkpoint to resume from.")
+@click.option("--resume", default=None, metavar="FILE", help="Resume from a checkpoint.")
+@click.option("--max-memory", default=None, metavar="SIZE", help="Stop cleanly before using this much memory.")
+@click.option("--cluster", default=None, metavar="ADDRESS", help="Run on a Dask cluster.")
+@click.option("--progress/--no-progress", default=True, help="A progress line on stderr during long runs.")
+@_guard
+def run_cmd(spec: str, depth, params, faults, strategy, max_states, time_limit, workers, symmetry, por, deadlock,
+            max_violations, out_dir, as_json, seed, engine, backend, checkpoint, resume, max_memory, cluster,
+            progress) -> None:
+    """Explore every interleaving of SPEC.py and check its properties."""
+    for flag, value, issue in (("--engine " + engine, engine != "explicit", "the symbolic (Z3) engines"),
+                               ("--workers", workers != 1, "parallel search"),
+                               ("--symmetry", symmetry, "symmetry reduction"),
+                               ("--por", por, "partial-order reduction"),
+                               ("--checkpoint", checkpoint, "checkpoints"), ("--resume", resume, "checkpoints"),
+                               ("--max-memory", max_memory, "memory limits"), ("--cluster", cluster, "clusters")):
+        if value:
+            raise UsageError(f"{flag}: {issue} are not available in this version yet",
+                             hint="run without it; see the project's open issues for the plan")
+    opts = Options(depth=depth, max_states=max_states, time_limit=time_limit, strategy=strategy,
+                   deadlock=deadlock, max_violations=max_violations, seed=seed, backend=backend,
+                   progress=progress)
+    model, spec_file = load_model(spec, _params(params), faults)
+    tty = sys.stderr.isatty()
+    every = 2.0 if tty else 10.0
+    opts = opts.but(progress_every_s=every)
+    prog = (lambda line: click.echo(line, err=True)) if progress else None
+    if not as_json:
+        click.echo(_header(model, opts), err=False)
+    result = run_model(model, opts, spec_file=spec_file, progress=prog)
+    _write_files(result, out_dir, spec)
+    if as_json:
+        click.echo(json.dumps(result.summary(), default=str))
+    else:
+        _print_result(result, out_dir)
+    sys.exit(result.exit_code)
+
+
+def _header(model: Any, opts: Options) -> str:
+    faults = getattr(model, "faults_text", None) or "none"
+    depth = f"depth <= {opts.depth}" if opts.depth is not None else "no depth bound"
+    return f"Exploring {model.describe()}  faults: {faults}  {depth}  strategy: {opts.strategy}"
+
+
+def _write_files(result: Result, out_dir: str | None, spec: str) -> None:
+    if not out_dir:
+        return
+    from .trace.render import write_outputs
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    for i, v in enumerate(result.violations, start=1):
+        if v.trace is None:
+            continue
+        stem = v.property if len(result.violations) == 1 else f"{i:02d}-{v.property}"
+        v.files = {k: str(p) for k, p in write_outputs(v.trace, out, stem).items()}
+
+
+def _print_result(r: Result, out_dir: str | None) -> None:
+    from .trace.text import render_text
+
+    color = _color(sys.stdout)
+    click.echo(f"{r.distinct_states:,} distinct states, {r.transitions:,} transitions, depth {r.depth}, "
+               f"{r.elapsed_s:.2f}s ({r.states_per_s:,.0f} states/s)")
+    if r.depth_bound_hit:
+        click.echo("The depth bound was reached: states deeper than it were not explored.")
+    if r.stop_reason:
+        click.echo(f"Stopped early ({r.stop_reason.replace('_', ' ')}): the search is incomplete.")
+    for w in r.warnings:
+        click.echo(f"warning: {w}")
+    if r.unchecked:
+        click.echo(f"not checked by this engine (liveness): {', '.join(r.unchecked)}")
+    if r.collision_probability > 1e-9:
+        click.echo(f"fingerprint collision probability: {r.collision_probability:.1e}")
+    for v in r.violations:
+        click.echo("")
+        if v.trace is not None:
+            click.echo(render_text(v.trace, color=color))
+        else:
+            click.echo(f"{v.kind}: {v.property}: {v.reason}")
+        for kind, path in v.files.items():
+            click.echo(f"  wrote {kind}: {path}")
+    if r.violations and not out_dir and any(v.trace for v in r.violations):
+        click.echo("\n(add --out DIR to save the trace as JSON and a sequence diagram)")
+    verdict = {"ok": "No violation found.", "incomplete": "No violation found in the part explored.",
+               "violation": f"Violation: {', '.join(v.property for v in r.violations)}.",
+               "deadlock": "Deadlock found."}[r.result]
+    click.echo(verdict)
+
+
+@main.command("check")
+@click.argument("paths", nargs=-1, required=True, metavar="PATH...")
+@click.option("--junit", default=None, metavar="FILE", help="Write a JUnit XML report.")
+@click.option("--save", "save_dir", default=None, metavar="DIR",
+              help="Write the counterexample of every expected violation under DIR/<spec>/<variant>/.")
+@click.option("--json", "as_json", is_flag=True, help="Print the gate results as JSON.")
+@_guard
+def check_cmd(paths, junit, save_dir, as_json) -> None:
+    """Run every spec's declared checks; exit 0 only when each gives its expected verdict."""
+    from .gate import run_gate
+
+    ok = run_gate([Path(p) for p in paths], junit=junit, save_dir=save_dir, as_json=as_json,
+                  echo=lambda s: click.echo(s, err=as_json))
+    sys.exit(0 if ok else 1)
+
+
+@main.command("replay")
+@click.argument("trace_file", metavar="TRACE.json")
+@click.option("--spec", default=None, metavar="SPEC.py", help="Replay against this spec file instead.")
+@_guard
+def replay_cmd(trace_file, spec) -> None:
+    """Re-execute a saved trace against the current spec: does it still fail?"""
+    from .replay import replay_file
+
+    code, message = replay_file(trace_file, spec)
+    click.echo(message)
+    sys.exit(code)
+
+
+@main.command("render")
+@click.argument("trace_file", metavar="TRACE.json")
+@click.option("--format", "fmt", type=click.Choice(["svg", "png", "dot", "text", "itf"]), default="svg",
+              show_default=True)
+@click.option("-o", "--output", default=None, help="Output file (default: next to the trace).")
+@click.option("--spec", default=None, metavar="SPEC.py", help="The spec file, if not the one the trace names.")
+@_guard
+def render_cmd(trace_file, fmt, output, spec) -> None:
+    """Draw a saved trace (re-executed against its spec) as SVG, PNG, DOT, text or ITF."""
+    from .replay import render_file
+
+    path = render_file(trace_file, fmt, output, spec)
+    click.echo(f"wrote {path}")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

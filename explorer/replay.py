@@ -1,0 +1,107 @@
+"""`explore replay` and `explore render`: re-execute a saved trace against the current spec.
+
+A saved trace keeps each step's action and decisions; re-running them tells whether the bug is
+still there ("still violates P at step k"), fixed ("no longer violates"), or whether the spec
+changed under the trace ("diverges at step k").
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from .api import load_model
+from .engine.paths import replay_trace
+from .engine.result import EXIT_DEADLOCK, EXIT_OK, EXIT_SAFETY, EXIT_SPEC
+from .errors import TraceFileError
+from .trace.model import Trace
+
+
+def _spec_path(data: dict[str, Any], trace_file: str, override: str | None) -> str:
+    if override:
+        return override
+    sf = data.get("spec_file")
+    if not sf:
+        raise TraceFileError(f"{trace_file}: the trace does not name its spec file", hint="pass --spec SPEC.py")
+    if Path(sf).exists():
+        return sf
+    beside = Path(trace_file).parent / Path(sf).name
+    if beside.exists():
+        return str(beside)
+    raise TraceFileError(f"{trace_file}: its spec file {sf} does not exist here", hint="pass --spec SPEC.py")
+
+
+def load_and_replay(trace_file: str, spec: str | None = None) -> tuple[Any, dict, Trace | None, list, int | None]:
+    """Loads a trace file and replays it; returns (model, data, trace, states, failed_at)."""
+    from .trace.json_io import load_trace
+
+    data = load_trace(trace_file)
+    path = _spec_path(data, trace_file, spec)
+    model, spec_file = load_model(path, data.get("params") or {}, data.get("faults"))
+    if data.get("spec") and data["spec"] != model.name:
+        raise TraceFileError(f"{trace_file} is a trace of {data['spec']}, but {path} defines {model.name}",
+                             hint="pass the right spec with --spec")
+    steps = [(s["action"], tuple(s["decisions"])) for s in data.get("steps", [])]
+    trace, states, failed_at = replay_trace(model, tuple(data.get("init_decisions") or ()), steps,
+                                            faults=getattr(model, "faults_text", None), spec_file=spec_file)
+    return model, data, trace, states, failed_at
+
+
+def replay_file(trace_file: str, spec: str | None = None) -> tuple[int, str]:
+    """Replays a trace file; returns (exit code, message)."""
+    model, data, trace, states, failed_at = load_and_replay(trace_file, spec)
+    if failed_at == 0:
+        return EXIT_SPEC, "diverges at the initial state: the spec no longer has that initial state"
+    prop = data.get("property")
+    for k, state in enumerate(states):
+        for name, res in model.check_invariants(state):
+            if not res.holds:
+                why = f": {res.reason}" if res.reason else ""
+                return EXIT_SAFETY, f"still violates {name} at step {k}{why}"
+        if k > 0 and trace is not None:
+            step = trace.steps[k - 1]
+            from .engine.model import Step
+
+            st = Step(step.action, step.decisions, step.label, step.info)
+            for name, res in model.check_action_invariants(states[k - 1], state, st):
+                if not res.holds:
+                    return EXIT_SAFETY, f"still violates {name} at step {k}"
+    if failed_at is not None:
+        s = data["steps"][failed_at - 1]
+        return EXIT_SPEC, f"diverges at step {failed_at}: {s.get('label', s['action'])} is not enabled any more"
+    if data.get("kind") == "deadlock" and states and not model.successors(states[-1]):
+        return EXIT_DEADLOCK, f"still deadlocks after step {len(states) - 1}"
+    what = f"no longer violates {prop}" if prop else "no property is violated"
+    return EXIT_OK, f"{what} (replayed {len(states) - 1} steps)"
+
+
+def render_file(trace_file: str, fmt: str, output: str | None, spec: str | None = None) -> str:
+    """Re-executes a saved trace and draws it; returns the path written."""
+    from .trace.dot import render_dot, render_svg
+    from .trace.json_io import trace_to_itf
+    from .trace.text import render_text
+
+    model, data, trace, states, failed_at = load_and_replay(trace_file, spec)
+    if trace is None or failed_at is not None:
+        raise TraceFileError(f"{trace_file} no longer replays against the spec (step {failed_at})",
+                             hint="explore replay shows where it diverges")
+    trace.violated, trace.kind, trace.reason = data.get("property"), data.get("kind"), data.get("reason")
+    base = Path(trace_file)
+    stem = base.name[:-5] if base.name.endswith(".json") else base.stem
+    out = Path(output) if output else base.with_name(f"{stem}.{ 'itf.json' if fmt == 'itf' else fmt}")
+    if fmt == "text":
+        out.write_text(render_text(trace))
+    elif fmt == "itf":
+        import json
+
+        out.write_text(json.dumps(trace_to_itf(trace), indent=1))
+    else:
+        dot = render_dot(trace)
+        if fmt == "dot":
+            out.write_text(dot)
+        else:
+            data_bytes = render_svg(dot, fmt=fmt)
+            if data_bytes is None:
+                raise TraceFileError(f"no Graphviz renderer found for {fmt}",
+                                     hint="pip install graphviz-pure, or use --format dot")
+            out.write_bytes(data_bytes)
+    return str(out)
