@@ -36,8 +36,9 @@ def on(*message_types: type) -> Callable:
     """Marks a handler of messages of the given types: `handler(self, msg, sender)`."""
     for t in message_types:
         if not (isinstance(t, type) and issubclass(t, Message)):
-            raise SpecError(f"@on({getattr(t, '__name__', t)!r}): handlers take Message subclasses",
-                            hint="class Vote(Message): yes: bool")
+            name = getattr(t, "__name__", repr(t))
+            raise SpecError(f"@on({name}): {name} is not a Message subclass; handlers take Message subclasses",
+                            hint=f"declare it as class {name}(explorer.Message), with annotated fields")
     if not message_types:
         raise SpecError("@on() needs at least one Message subclass")
     return lambda fn: _attach(fn, Mark("on", extra=message_types))

@@ -15,7 +15,7 @@ from ..dsl.decorators import Mark, _attach
 from ..dsl.model import SpecModel, _Ctx
 from ..dsl.spec import Spec
 from ..dsl.values import FrozenDict, freeze, show, thaw
-from ..errors import SpecError, UsageError
+from ..errors import ActionError, SpecError, UsageError
 from .faults import FAMILIES, format_faults, parse_faults, partitions
 from .node import Message, Node
 
@@ -198,10 +198,13 @@ class Protocol(Spec):
         src, dst, msg = key
         cls = self._blueprint[dst]
         handler = _handler_for(cls, type(msg))
-        if handler is None:
-            raise SpecError(
+        if handler is None:  # an ActionError, so the CLI shows the steps that led to the delivery
+            from ..dsl.model import _class_where
+
+            raise ActionError(
                 f"node {dst} ({cls.__name__}) received {type(msg).__name__} from {src}, "
                 f"but {cls.__name__} has no @on({type(msg).__name__}) handler",
+                where=_class_where(cls),
                 hint=f"add a handler to {cls.__name__} (it may do nothing), or do not send it {type(msg).__name__}",
             )
         if not keep:

@@ -56,8 +56,8 @@ def load_module(path: Path):
         exec(code, module.__dict__)
     except SpecError as e:
         del sys.modules[mod_name]
-        if e.where is None:
-            e.where = str(path)
+        if e.where is None:  # e.g. @on(NotAMessage) in a class body: point at that line
+            e.where = user_frame(e, {str(path)}) or str(path)
         raise
     except Exception as e:  # noqa: BLE001 - the spec file's own code failed
         del sys.modules[mod_name]
