@@ -1,0 +1,18 @@
+"""A walk on a directed graph given as parameters: the state is the node the walker is on.
+
+Its reachable states, transitions and depths are those of the graph, so tests can compare the
+explorer's counts with networkx's on any graph.
+"""
+from explorer import Spec, action, choose, param
+
+
+class GraphWalk(Spec):
+    edges = param(((0, 1), (1, 0)), help="directed edges (a, b)")
+    starts = param((0,), help="initial nodes")
+
+    def init(self):
+        self.at = choose(self.starts)
+
+    @action
+    def move(self):
+        self.at = choose([b for a, b in self.edges if a == self.at])
