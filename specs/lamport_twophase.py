@@ -7,10 +7,13 @@ once sent can be received any number of times, which is why there is no network 
     explore specs/lamport_twophase.py --param n=5
 """
 from explorer import Spec, action, choose, invariant, param, require
+from explorer.dsl.expect import holds
 
 
 class TwoPhase(Spec):
     n = param(3, help="number of resource managers")
+
+    checks = [holds(params={"n": 3})]  # what `explore check specs/` requires
 
     def rms(self):
         return range(self.n)

@@ -16,6 +16,7 @@ and atomicity breaks (`--faults crash=1`).
     explore specs/twopc.py --param variant=no_durable_log --faults crash=1
 """
 from explorer import Message, Node, Protocol, choose, durable, invariant, on, param, reachable, require, timer
+from explorer.dsl.expect import holds, violates
 
 
 class Prepare(Message):
@@ -93,6 +94,14 @@ class Participant(Node):
 class TwoPC(Protocol):
     n = param(3, help="number of participants")
     variant = param("correct", choices=("correct", "no_durable_log"), help="correct, or a known bug")
+
+    # What `explore check specs/` (the CI gate) requires; each finishes in seconds.
+    checks = [
+        holds(depth=12),
+        holds(params={"n": 2}, faults="loss=1,dup=1"),
+        holds(params={"n": 2}, faults="crash=1"),
+        violates("atomicity", params={"variant": "no_durable_log"}, faults="crash=1"),
+    ]
 
     def participants(self):
         return [f"p{i}" for i in range(1, self.n + 1)]
