@@ -21,14 +21,14 @@ class TwoPhase(Spec):
     def init(self):
         self.rm_state = {r: "working" for r in self.rms()}
         self.tm_state = "init"
-        self.tm_prepared = frozenset()
-        self.msg_prepared = frozenset()  # RMs whose Prepared message was sent
+        self.tm_prepared = {r: False for r in self.rms()}  # TLA+: tmPrepared as a function RM -> BOOLEAN
+        self.msg_prepared = {r: False for r in self.rms()}  # [type |-> "Prepared", rm |-> r] \in msgs
         self.msg_commit = False
         self.msg_abort = False
 
     @action
     def tm_commit(self):
-        require(self.tm_state == "init" and len(self.tm_prepared) == self.n)
+        require(self.tm_state == "init" and all(self.tm_prepared.values()))
         self.tm_state = "committed"
         self.msg_commit = True
 
@@ -41,15 +41,15 @@ class TwoPhase(Spec):
     @action
     def tm_rcv_prepared(self):
         r = choose(self.rms(), "rm")
-        require(self.tm_state == "init" and r in self.msg_prepared)
-        self.tm_prepared = self.tm_prepared | {r}
+        require(self.tm_state == "init" and self.msg_prepared[r])
+        self.tm_prepared[r] = True
 
     @action
     def rm_prepare(self):
         r = choose(self.rms(), "rm")
         require(self.rm_state[r] == "working")
         self.rm_state[r] = "prepared"
-        self.msg_prepared = self.msg_prepared | {r}
+        self.msg_prepared[r] = True
 
     @action
     def rm_choose_to_abort(self):

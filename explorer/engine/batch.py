@@ -29,11 +29,14 @@ from .search import ROOT, Search, _Stop
 
 
 class _Read:
-    __slots__ = ("leaf", "children")
+    """Branches on the codes of one or more leaves (several for a whole-dict read)."""
 
-    def __init__(self, leaf: int):
-        self.leaf = leaf
-        self.children: dict[int, Any] = {}
+    __slots__ = ("leaves", "children", "cache")
+
+    def __init__(self, leaves: tuple[int, ...]):
+        self.leaves = leaves
+        self.children: dict[tuple[int, ...], Any] = {}
+        self.cache: Any = None  # (bases, n_children, sorted int keys, outcome ids, {int key: child})
 
 
 class _Choose:
@@ -54,13 +57,23 @@ class _Emit:
 
 
 class _Verdict:
-    __slots__ = ("holds",)
+    __slots__ = ("holds", "id")
 
     def __init__(self, holds: bool):
         self.holds = holds
+        self.id = int(holds)
 
 
-_DISABLED = object()
+_HOLDS, _FAILS = _Verdict(True), _Verdict(False)
+
+
+class _Disabled:
+    __slots__ = ()
+    id = -1
+
+
+_DISABLED = _Disabled()
+_TERMINAL = (_Emit, _Verdict, _Disabled)
 
 
 class _Trie:
@@ -189,7 +202,13 @@ class _Recorder:
     def read_leaf(self, lid: int) -> None:
         if lid not in self.read_leaves:
             self.read_leaves.add(lid)
-            self.events.append(("r", lid))
+            self.events.append(("r", (lid,)))
+
+    def read_many(self, lids: list[int]) -> None:
+        new = tuple(x for x in lids if x not in self.read_leaves)
+        if new:
+            self.read_leaves.update(new)
+            self.events.append(("r", new))
 
     def hook(self, i: int, value: Any) -> Any:
         lv = self.leaves
@@ -200,7 +219,7 @@ class _Recorder:
             td = _TrackedDict(thaw(value))
             td.assigned = set()
             td._rec = lambda k, i=i: self.read_leaf(lv.leaf(i, k))
-            td._all = lambda i=i: [self.read_leaf(x) for x in list(lv.dict_leaves[i])]
+            td._all = lambda i=i: self.read_many(list(lv.dict_leaves[i]))
             return td
         self.read_leaf(lv.leaf_of[(i, None)])
         return thaw(value)
@@ -318,23 +337,27 @@ class BatchSearch(Search):
         return tuple(sorted(writes.items()))
 
     def _insert(self, trie: _Trie, events: list[tuple], outcome: Any, codes: np.ndarray) -> None:
-        holder, slot = trie, None  # slot None: trie.root; int/code: holder.children[slot]
+        holder, slot = trie, None  # slot None: trie.root; else holder.children[slot]
         node = trie.root
+        n = len(codes)
         for ev in events:
             if node is None:
                 node = _Read(ev[1]) if ev[0] == "r" else _Choose(ev[1])
                 _put(holder, slot, node)
             if ev[0] == "r":
-                if type(node) is not _Read or node.leaf != ev[1]:
+                if type(node) is not _Read or node.leaves != ev[1]:
                     raise _Diverged()
-                c = int(codes[ev[1]]) if ev[1] < len(codes) else 0
-                holder, slot, node = node, c, node.children.get(c)
+                key = tuple(int(codes[x]) if x < n else 0 for x in ev[1])
+                holder, slot, node = node, key, node.children.get(key)
             else:
                 if type(node) is not _Choose or len(node.children) != ev[1]:
                     raise _Diverged()
                 holder, slot, node = node, ev[2], node.children[ev[2]]
         if node is None:
             _put(holder, slot, outcome)
+        elif node is not outcome and not (type(node) is _Verdict and type(outcome) is _Verdict
+                                          and node.holds == outcome.holds):
+            raise _Diverged()
 
     def _expand_action(self, ai: int, codes: np.ndarray) -> None:
         a = self.model.actions[ai]
@@ -378,50 +401,140 @@ class BatchSearch(Search):
             holds = r is True or (not isinstance(r, str) and bool(r))
             if self.leaves.changed:
                 raise SchemaChanged()
-            self._insert(trie, events, _Verdict(holds), codes)
+            self._insert(trie, events, _HOLDS if holds else _FAILS, codes)
 
     # ------------------------------------------------------------------ evaluating a trie
     def _walk(self, trie: _Trie, idx: np.ndarray, cols: np.ndarray, expand, sink) -> None:
+        """Sends every state of `idx` down the trie; sink(idx_subset, outcome ids) at the ends."""
         if trie.root is None:
             expand(cols[:, idx[0]])
-        self._walk_node(trie, None, idx, cols, expand, sink)
-
-    def _walk_node(self, holder, slot, idx: np.ndarray, cols: np.ndarray, expand, sink) -> None:
-        node = holder.root if slot is None else holder.children[slot]
-        if node is None:
-            expand(cols[:, idx[0]])
-            node = holder.root if slot is None else holder.children[slot]
-            if node is None:
+            if trie.root is None:
                 raise _Diverged()
+        self._eval(trie.root, idx, cols, expand, sink)
+
+    def _eval(self, node: Any, idx: np.ndarray, cols: np.ndarray, expand, sink) -> None:
         t = type(node)
-        if t is _Read:
-            codes = cols[node.leaf, idx]
-            ch = node.children
-            if len(ch) == 1:
-                (c,) = ch
-                if (codes == c).all():
-                    self._walk_node(node, c, idx, cols, expand, sink)
-                    return
-            order = np.argsort(codes, kind="stable")
-            sc = codes[order]
-            cuts = np.flatnonzero(sc[1:] != sc[:-1]) + 1
-            starts = [0, *cuts.tolist()]
-            ends = [*cuts.tolist(), len(sc)]
-            for s, e in zip(starts, ends):
-                c = int(sc[s])
-                sub = idx[order[s:e]]
-                if c not in node.children:
-                    expand(cols[:, sub[0]])
-                    if c not in node.children:
-                        raise _Diverged()
-                self._walk_node(node, c, sub, cols, expand, sink)
-        elif t is _Choose:
-            for i in range(len(node.children)):
-                self._walk_node(node, i, idx, cols, expand, sink)
-        elif node is _DISABLED:
-            return
+        if t is _Choose:
+            for child in node.children:
+                self._eval(child, idx, cols, expand, sink)
+        elif t is _Read:
+            self._eval_read(node, idx, cols, expand, sink)
+        elif t is not _Disabled:
+            sink(idx, np.full(len(idx), node.id, dtype=np.int64))
+
+    _LUT_MAX = 1 << 22  # largest dense lookup table per trie node (entries)
+
+    def _keys(self, node: _Read, idx: np.ndarray, cols: np.ndarray) -> tuple[np.ndarray, tuple[int, ...], int] | None:
+        """Combines the codes of the node's leaves into one integer key per state (mixed radix)."""
+        lv = self.leaves
+        lids = node.leaves
+        bases = tuple(len(lv.values[x]) for x in lids)
+        total = 1
+        for b in bases:
+            total *= b
+        if total >= 1 << 62:
+            return None
+        n = cols.shape[0]
+        if len(lids) == 1:
+            x = lids[0]
+            keys = cols[x, idx] if x < n else np.zeros(len(idx), dtype=cols.dtype)
+            return keys, bases, total
+        dt = np.int32 if total < 1 << 31 else np.int64
+        keys = np.zeros(len(idx), dtype=dt)
+        mult = 1
+        for x, b in zip(lids, bases):
+            if x < n:
+                keys += cols[x, idx].astype(dt) * dt(mult)
+            mult *= b
+        return keys, bases, total
+
+    def _table(self, node: _Read, bases: tuple[int, ...], total: int):
+        """Returns (lookup of outcome id by key: -3 unknown, -2 inner node; {key: inner node})."""
+        c = node.cache
+        if c is not None and c[0] == bases and c[1] == len(node.children):
+            return c[2], c[3]
+        dense = total <= self._LUT_MAX
+        lut: Any = np.full(total, -3, dtype=np.int64) if dense else {}
+        inner: dict[int, Any] = {}
+        for key, child in node.children.items():
+            k, mult = 0, 1
+            for code, b in zip(key, bases):
+                k += code * mult
+                mult *= b
+            if isinstance(child, _TERMINAL):
+                lut[k] = child.id
+            else:
+                lut[k] = -2
+                inner[k] = child
+        if not dense:
+            ks = np.array(sorted(lut), dtype=np.int64)
+            lut = (ks, np.array([lut[k] for k in ks.tolist()], dtype=np.int64))
+        node.cache = (bases, len(node.children), lut, inner)
+        return lut, inner
+
+    @staticmethod
+    def _lookup(lut: Any, keys: np.ndarray) -> np.ndarray:
+        if isinstance(lut, np.ndarray):
+            return lut[keys]
+        ks, vals = lut
+        if not len(ks):
+            return np.full(len(keys), -3, dtype=np.int64)
+        pos = np.searchsorted(ks, keys)
+        pos[pos >= len(ks)] = 0
+        return np.where(ks[pos] == keys, vals[pos], -3)
+
+    def _eval_read(self, node: _Read, idx: np.ndarray, cols: np.ndarray, expand, sink) -> None:
+        for _attempt in range(4):
+            kb = self._keys(node, idx, cols)
+            if kb is None:  # too many combinations for one integer key: group by columns
+                return self._eval_read_slow(node, idx, cols, expand, sink)
+            keys, bases, total = kb
+            lut, inner = self._table(node, bases, total)
+            ids = self._lookup(lut, keys)
+            unknown = np.flatnonzero(ids == -3)
+            if not len(unknown):
+                break
+            ukeys, first = np.unique(keys[unknown], return_index=True)
+            for j in first.tolist():
+                expand(cols[:, idx[unknown[j]]])
         else:
-            sink(node, idx)
+            raise _Diverged()
+        term = ids >= 0
+        if term.all():
+            sink(idx, ids)
+            return
+        if term.any():
+            sink(idx[term], ids[term])
+        sub = np.flatnonzero(ids == -2)
+        if not len(sub):
+            return
+        sk = keys[sub]
+        ukeys = np.unique(sk)
+        if len(ukeys) == 1:
+            self._eval(inner[int(ukeys[0])], idx[sub], cols, expand, sink)
+            return
+        order = np.argsort(sk, kind="stable")
+        sorted_keys = sk[order]
+        starts = np.searchsorted(sorted_keys, ukeys)
+        ends = np.append(starts[1:], len(sorted_keys))
+        for k, a, b in zip(ukeys.tolist(), starts.tolist(), ends.tolist()):
+            self._eval(inner[k], idx[sub[order[a:b]]], cols, expand, sink)
+
+    def _eval_read_slow(self, node: _Read, idx: np.ndarray, cols: np.ndarray, expand, sink) -> None:
+        n = cols.shape[0]
+        sub = np.stack([cols[x, idx] if x < n else np.zeros(len(idx), dtype=cols.dtype) for x in node.leaves])
+        uniq, inv = np.unique(sub, axis=1, return_inverse=True)
+        inv = inv.reshape(-1)
+        for g in range(uniq.shape[1]):
+            members = idx[inv == g]
+            key = tuple(int(c) for c in uniq[:, g])
+            child = node.children.get(key)
+            if child is None:
+                expand(cols[:, members[0]])
+                child = node.children.get(key)
+                if child is None:
+                    raise _Diverged()
+            self._eval(child, members, cols, expand, sink)
 
     # ------------------------------------------------------------------ the search
     def _bfs(self) -> None:
@@ -454,52 +567,58 @@ class BatchSearch(Search):
             self._tick(len(fps))
             while True:
                 try:
-                    cand_fp, cand_parent, cand_emit = self._successors(cols, fps)
+                    cand_fp, cand_key, width, ordered = self._successors(cols, fps)
                     break
                 except SchemaChanged:
                     self._reset_tries()
                     cols = self._widen(cols)
             r.transitions += len(cand_fp)
+            cand_parent = cand_key // width
+            per_parent = np.cumsum(np.bincount(cand_parent, minlength=len(fps)))
             if opts.deadlock:
-                counts = np.bincount(cand_parent, minlength=len(fps))
+                counts = np.diff(np.concatenate(([0], per_parent)))
                 for i in np.flatnonzero(counts == 0).tolist():
                     state = lv.decode(cols[:, i])
                     if not self.model.is_terminal(state):
                         self._violation_at(depth, int(frontier_index[i]), "deadlock", "deadlock",
                                            "no action is enabled")
-            # first occurrence of each fingerprint, in (parent, action, decisions) order
             if len(cand_fp) == 0:
                 break
-            o = np.argsort(cand_fp, kind="stable")
-            s = cand_fp[o]
-            first = np.ones(len(s), dtype=bool)
-            first[1:] = s[1:] != s[:-1]
-            keep = np.sort(o[first])
-            kfp = cand_fp[keep]
-            pos = np.searchsorted(visited, kfp)
+            # self-loops are duplicates of their (visited) parent: drop them before sorting
+            moved = cand_fp != fps[cand_parent]
+            cfp, ckey = cand_fp[moved], cand_key[moved]
+            # each fingerprint once, from its first successor in (parent, action, decisions) order
+            o = np.argsort(cfp)
+            sfp = cfp[o]
+            starts = np.flatnonzero(np.concatenate(([True], sfp[1:] != sfp[:-1]))) if len(sfp) else np.zeros(0, np.int64)
+            ufp = sfp[starts]
+            ukey = np.minimum.reduceat(ckey[o], starts) if len(starts) else ckey[:0]
+            pos = np.searchsorted(visited, ufp)
             pos[pos == len(visited)] = 0
-            new = visited[pos] != kfp if len(visited) else np.ones(len(kfp), bool)
-            keep = keep[new]
-            kfp = kfp[new]
+            new = visited[pos] != ufp
+            ufp, ukey = ufp[new], ukey[new]
+            o2 = np.argsort(ukey)
+            kfp, kkey = ufp[o2], ukey[o2]
             mx = opts.max_states
             truncated = False
             if mx is not None and r.distinct_states + len(kfp) > mx:
                 n_ok = max(0, mx - r.distinct_states)
-                keep, kfp = keep[:n_ok], kfp[:n_ok]
+                kfp, kkey = kfp[:n_ok], kkey[:n_ok]
+                ufp = np.sort(kfp)
                 truncated = True
             if not len(kfp):
                 break
-            parent = cand_parent[keep]
-            emit_ids = cand_emit[keep]
+            parent = kkey // width
+            emit_ids = ordered[kkey % width]
             new_cols = cols[:, parent]
             self._apply_writes(new_cols, emit_ids)
-            visited = np.sort(np.concatenate([visited, kfp]), kind="stable")
+            visited = np.sort(np.concatenate([visited, ufp]), kind="stable")  # two sorted runs: a merge
             self.level_fps.append(kfp)
             self.level_parent.append(frontier_index[parent])
             depth += 1
             r.distinct_states += len(kfp)
             r.depth = depth
-            self._acct = (r.distinct_states - len(kfp), r.transitions - len(cand_fp), parent, cand_parent)
+            self._acct = (r.distinct_states - len(kfp), r.transitions - len(cand_fp), parent, per_parent)
             ok, new_cols = self._check_level(new_cols, kfp, depth)
             if truncated:
                 self._stop_reason = "max_states"
@@ -529,54 +648,72 @@ class BatchSearch(Search):
         self.reach_tries = [_Trie() for _ in self.model.reachable_props]
 
     def _successors(self, cols: np.ndarray, fps: np.ndarray):
-        lv = self.leaves
-        parts_fp, parts_parent, parts_emit = [], [], []
+        """Returns (fingerprints, parent positions, emit ids) of every successor of the frontier."""
+        parts_parent: list[np.ndarray] = []
+        parts_emit: list[np.ndarray] = []
 
-        def sink(e: _Emit, idx: np.ndarray) -> None:
-            f = fps[idx].copy()
-            for lid, code in e.writes:
-                h = lv.hashes[lid]
-                f ^= h[code] ^ h[cols[lid, idx]] if lid < cols.shape[0] else h[code]
-            parts_fp.append(f)
+        def sink(idx: np.ndarray, ids: np.ndarray) -> None:
             parts_parent.append(idx)
-            parts_emit.append(np.full(len(idx), e.id, dtype=np.int64))
+            parts_emit.append(ids)
 
         all_idx = np.arange(len(fps), dtype=np.int64)
         for ai in range(len(self.model.actions)):
-            trie = self.action_tries[ai]
             expand = lambda codes, ai=ai: self._expand_action(ai, codes)  # noqa: E731
             try:
-                self._walk(trie, all_idx, cols, expand, sink)
+                self._walk(self.action_tries[ai], all_idx, cols, expand, sink)
             except _ReRun:
                 self._reraise_interp(cols, fps)
-            if lv.changed:
+            if self.leaves.changed:
                 raise SchemaChanged()
             self._tick(len(fps))
-        if not parts_fp:
+        if not parts_emit:
             z = np.zeros(0, dtype=np.int64)
-            return np.zeros(0, dtype=np.uint64), z, z
-        cfp = np.concatenate(parts_fp)
+            return np.zeros(0, dtype=np.uint64), z, 1, z
         cpar = np.concatenate(parts_parent)
         cem = np.concatenate(parts_emit)
         # order as the interpreted engine generates: parent, then action, then decisions
-        present = np.unique(cem)
-        rank_of = np.empty(len(self.emits), dtype=np.int64)
+        present = np.flatnonzero(np.bincount(cem, minlength=len(self.emits)))
         ordered = sorted(present.tolist(), key=lambda i: (self.emits[i].action, self.emits[i].step.decisions))
+        rank_of = np.zeros(len(self.emits), dtype=np.int64)
         rank_of[ordered] = np.arange(len(ordered))
-        key = cpar * len(ordered) + rank_of[cem]
-        o = np.argsort(key, kind="stable")
-        return cfp[o], cpar[o], cem[o]
+        width = len(ordered)
+        key = cpar * width + rank_of[cem]  # the interpreted engine's generation order
+        cfp = fps[cpar].copy()
+        for pos, lids, codes in self._by_shape(cem):
+            par = cpar[pos]
+            for lid, new in zip(lids, codes):
+                h = self.leaves.hashes[lid]
+                old = cols[lid, par] if lid < cols.shape[0] else np.zeros(len(par), dtype=np.int64)
+                cfp[pos] ^= h[new] ^ h[old]
+        return cfp, key, width, np.array(ordered, dtype=np.int64)
+
+    def _by_shape(self, emit_ids: np.ndarray):
+        """Groups successors by the leaves their emits write: yields (positions, leaves, new codes per leaf)."""
+        emits = self.emits
+        present = np.flatnonzero(np.bincount(emit_ids, minlength=len(emits))).tolist()
+        shapes: dict[tuple[int, ...], list[int]] = {}
+        for e in present:
+            w = emits[e].writes
+            if w:
+                shapes.setdefault(tuple(x for x, _ in w), []).append(e)
+        if not shapes:
+            return
+        shape_of = np.full(len(emits), -1, dtype=np.int64)
+        for k, es in enumerate(shapes.values()):
+            shape_of[es] = k
+        sid = shape_of[emit_ids]
+        for k, (lids, es) in enumerate(shapes.items()):
+            pos = np.flatnonzero(sid == k)
+            table = np.zeros((len(lids), len(emits)), dtype=np.int64)
+            for e in es:
+                table[:, e] = [c for _, c in emits[e].writes]
+            ids = emit_ids[pos]
+            yield pos, lids, [table[j, ids] for j in range(len(lids))]
 
     def _apply_writes(self, new_cols: np.ndarray, emit_ids: np.ndarray) -> None:
-        o = np.argsort(emit_ids, kind="stable")
-        se = emit_ids[o]
-        cuts = np.flatnonzero(se[1:] != se[:-1]) + 1
-        for s, e in zip([0, *cuts.tolist()], [*cuts.tolist(), len(se)]):
-            em = self.emits[int(se[s])]
-            if em.writes:
-                pos = o[s:e]
-                for lid, code in em.writes:
-                    new_cols[lid, pos] = code
+        for pos, lids, codes in self._by_shape(emit_ids):
+            for lid, new in zip(lids, codes):
+                new_cols[lid, pos] = new
 
     def _check_level(self, cols: np.ndarray, fps: np.ndarray, depth: int) -> tuple[np.ndarray, np.ndarray]:
         """Checks invariants and reachables on a level; returns (mask of states to expand, cols)."""
@@ -592,7 +729,7 @@ class BatchSearch(Search):
                     bad: list[np.ndarray] = []
                     self._walk(self.inv_tries[k], idx, cols,
                                lambda codes, k=k, p=p: self._expand_property(self.inv_tries[k], p, codes),
-                               lambda v, i, bad=bad: bad.append(i) if not v.holds else None)
+                               lambda i, ids, bad=bad: bad.append(i[ids == 0]))
                     bad_by_prop.append((p, np.sort(np.concatenate(bad)) if bad else None))
                 if self._unwitnessed:
                     for k, p in enumerate(model.reachable_props):
@@ -601,8 +738,8 @@ class BatchSearch(Search):
                         hit: list[np.ndarray] = []
                         self._walk(self.reach_tries[k], idx, cols,
                                    lambda codes, k=k, p=p: self._expand_property(self.reach_tries[k], p, codes),
-                                   lambda v, i, hit=hit: hit.append(i) if v.holds else None)
-                        if hit:
+                                   lambda i, ids, hit=hit: hit.append(i[ids == 1]))
+                        if any(len(h) for h in hit):
                             self._unwitnessed.discard(p.name)
                 break
             except SchemaChanged:
@@ -625,11 +762,11 @@ class BatchSearch(Search):
 
     def _count_as_of(self, i: int) -> None:
         """Sets the counts the one-state-at-a-time engine has when it meets new state i of this level."""
-        before, trans_before, parent, cand_parent = self._acct
+        before, trans_before, parent, per_parent = self._acct
         r = self.result
         r.distinct_states = before + i + 1
         if parent is not None:
-            r.transitions = trans_before + int(np.searchsorted(cand_parent, parent[i], side="right"))
+            r.transitions = trans_before + int(per_parent[parent[i]])
 
     # ------------------------------------------------------------------ traces and errors
     def _fp_path(self, depth: int, i: int) -> list[int]:
