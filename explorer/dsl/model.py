@@ -216,15 +216,20 @@ class SpecModel:
         return nxt, Step(a.name, tuple(oracle.taken), label, info), oracle
 
     def successors(self, state: tuple) -> list[tuple[tuple, Step]]:
-        out = []
-        run = self._run
+        out: list[tuple[tuple, Step]] = []
         for a in self.actions:
-            prefix: list[int] | None = []
-            while prefix is not None:
-                nxt, step, oracle = run(a, state, prefix)
-                if nxt is not None:
-                    out.append((nxt, step))
-                prefix = oracle.next_prefix()
+            self._successors_of(a, state, out)
+        return out
+
+    def _successors_of(self, a: ActionDef, state: tuple, out: list) -> list[tuple[tuple, Step]]:
+        """Appends the successors of one action (every path through its choices) to `out`."""
+        prefix: list[int] | None = []
+        run = self._run
+        while prefix is not None:
+            nxt, step, oracle = run(a, state, prefix)
+            if nxt is not None:
+                out.append((nxt, step))
+            prefix = oracle.next_prefix()
         return out
 
     def replay(self, state: tuple, action: str, decisions: Sequence[int]) -> tuple[tuple, Step] | None:

@@ -140,8 +140,9 @@ def thaw(value: Any) -> Any:
         return [thaw(v) for v in value]
     if t is FrozenSet:
         return {thaw(v) for v in value}
-    if t is tuple and any(type(v) in _CONTAINERS for v in value):
-        return tuple(thaw(v) for v in value)
+    if t is tuple and value:
+        new = tuple(thaw(v) for v in value)
+        return value if all(a is b for a, b in zip(new, value)) else new
     return value
 
 

@@ -312,13 +312,13 @@ class BatchSearch(Search):
                     for key in keys:
                         lid = lv.leaf(i, key)
                         if dict.__contains__(v, key):
-                            nv = _freeze(dict.__getitem__(v, key), k)
+                            nv = self._freeze(dict.__getitem__(v, key), k, action_name)
                             if key in v.assigned or not (key in orig and _same(orig[key], nv)):
                                 writes[lid] = lv.code(lid, nv)
                         elif key in v.assigned or key in orig:
                             writes[lid] = ABSENT
                 elif isinstance(v, dict):
-                    nd = _freeze(v, k)
+                    nd = self._freeze(v, k, action_name)
                     for key in nd:
                         lv.leaf(i, key)
                     for lid in list(lv.dict_leaves[i]):
@@ -327,7 +327,7 @@ class BatchSearch(Search):
                 else:
                     raise Unbatchable(f"action {action_name} makes field {k} a {type(v).__name__} (it was a dict)")
             else:
-                nv = _freeze(v, k)
+                nv = self._freeze(v, k, action_name)
                 if type(nv) is FrozenDict:
                     raise Unbatchable(f"action {action_name} makes field {k} a dict")
                 if i in rec.read_fields and _same(state[i], nv):
@@ -335,6 +335,12 @@ class BatchSearch(Search):
                 lid = lv.leaf_of[(i, None)]
                 writes[lid] = lv.code(lid, nv)
         return tuple(sorted(writes.items()))
+
+    def _freeze(self, v: Any, name: str, action_name: str) -> Any:
+        try:
+            return freeze(v)
+        except UnfreezableValue:
+            return self.model._freeze_field(name, v, f"action {action_name}")
 
     def _insert(self, trie: _Trie, events: list[tuple], outcome: Any, codes: np.ndarray) -> None:
         holder, slot = trie, None  # slot None: trie.root; else holder.children[slot]
@@ -363,6 +369,7 @@ class BatchSearch(Search):
         a = self.model.actions[ai]
         state = self.leaves.decode(codes)
         runs = self._run_tracked(a.fn, state, self.model._ctx_rw, True)
+        recorded = []
         for events, res, oracle, _ in runs:
             if res is _DISABLED:
                 outcome: Any = _DISABLED
@@ -375,9 +382,43 @@ class BatchSearch(Search):
                 step = Step(a.name, tuple(oracle.taken), d.get("_step_label") or _label(a.name, oracle.labels),
                             d.get("_step_info") or {})
                 outcome = self._emit(writes, step, ai)
-            if self.leaves.changed:  # a new leaf: the tries recorded so far may miss it
-                raise SchemaChanged()
+            recorded.append((events, outcome))
+        self._cross_check(a, state, codes, [o for _, o in recorded if o is not _DISABLED])
+        if self.leaves.changed:  # a new leaf: the tries recorded so far may miss it
+            raise SchemaChanged()
+        for events, outcome in recorded:
             self._insert(self.action_tries[ai], events, outcome, codes)
+
+    def _cross_check(self, a, state: tuple, codes: np.ndarray, emits: list[_Emit]) -> None:
+        """Compares a recorded expansion with a plain run of the action (catches non-determinism).
+
+        Each combination of read values is expanded once, so this costs one more run per memo entry.
+        """
+        plain = self.model._successors_of(a, state, [])
+        lv = self.leaves
+        mine = []
+        for e in emits:
+            col = codes.copy()
+            if lv.n > len(col):
+                col = np.concatenate([col, np.zeros(lv.n - len(col), dtype=col.dtype)])
+            for lid, code in e.writes:
+                col[lid] = code
+            mine.append((e.step.decisions, lv.decode(col)))
+        theirs = [(st.decisions, nxt) for nxt, st in plain]
+        if mine == theirs:
+            return
+        again = [(st.decisions, nxt) for nxt, st in self.model._successors_of(a, state, [])]
+        if again != theirs or not _same_runs(theirs, mine):
+            step = plain[0][1] if plain else Step(a.name, (), a.name)
+            from ..errors import NonDeterminismError
+
+            if again != theirs:
+                raise NonDeterminismError(
+                    f"action {a.name} is not deterministic: the same step from the same state gave different "
+                    "results when run twice", where=a.where,
+                    hint="an action may only read the state and its choose() values: not the time, random "
+                    "numbers, globals, or the iteration order of a plain set of strings")
+            raise Unbatchable(f"the recorded run of {step.label} differs from a plain run")
 
     def _emit(self, writes, step: Step, ai: int) -> _Emit:
         key = (ai, step.decisions, writes, step.label)
@@ -549,6 +590,11 @@ class BatchSearch(Search):
             r.initial_states += 1
             self.parents[fp] = ROOT
             inits.append((state, fp))
+        mx = opts.max_states
+        if mx is not None and len(inits) >= mx:
+            inits = inits[:mx]
+            r.initial_states = len(inits)
+            self.parents = {fp: ROOT for _, fp in inits}
         cols = self._encode_states([s for s, _ in inits])
         fps = np.array([fp for _, fp in inits], dtype=np.uint64)
         self.level_fps.append(fps)
@@ -557,6 +603,9 @@ class BatchSearch(Search):
         r.distinct_states = len(fps)
         self._acct = (0, 0, None, None)
         ok, cols = self._check_level(cols, fps, 0)
+        if mx is not None and r.distinct_states >= mx:
+            self._stop_reason = "max_states"
+            raise _Stop()
         cols, fps = cols[:, ok], fps[ok]
         frontier_index = np.flatnonzero(ok)  # positions within the level (for parent pointers)
         depth = 0
@@ -601,12 +650,15 @@ class BatchSearch(Search):
             kfp, kkey = ufp[o2], ukey[o2]
             mx = opts.max_states
             truncated = False
-            if mx is not None and r.distinct_states + len(kfp) > mx:
+            if mx is not None and r.distinct_states + len(kfp) >= mx:
                 n_ok = max(0, mx - r.distinct_states)
                 kfp, kkey = kfp[:n_ok], kkey[:n_ok]
                 ufp = np.sort(kfp)
                 truncated = True
             if not len(kfp):
+                if truncated:
+                    self._stop_reason = "max_states"
+                    raise _Stop()
                 break
             parent = kkey // width
             emit_ids = ordered[kkey % width]
@@ -812,6 +864,10 @@ class _Diverged(Unbatchable):
         super().__init__("a step read the state in a way the batched engine could not record")
 
 
+def _same_runs(a: list, b: list) -> bool:
+    return len(a) == len(b) and all(x[0] == y[0] and x[1] == y[1] for x, y in zip(a, b))
+
+
 def _put(holder: Any, slot: Any, node: Any) -> None:
     if slot is None:
         holder.root = node
@@ -821,14 +877,6 @@ def _put(holder: Any, slot: Any, node: Any) -> None:
 
 def _same(a: Any, b: Any) -> bool:
     return a is b or (type(a) is type(b) and a == b)
-
-
-def _freeze(v: Any, name: str) -> Any:
-    try:
-        return freeze(v)
-    except UnfreezableValue as e:
-        raise SpecError(f"field {name}{e.path} is set to a {type(e.value).__name__}, which cannot be part of a state",
-                        hint="use int, str, bool, None, tuple, list, dict, set, an Enum or a frozen dataclass") from None
 
 
 def run_batch_or_fallback(model: Any, opts, **kw: Any):
