@@ -27,13 +27,17 @@ def _act(fn):
 class NodeView:
     """A read-only view of one node's fields in a state (what properties see)."""
 
-    __slots__ = ("id", "_spec", "_cls", "crashed")
+    __slots__ = ("id", "_spec", "_cls")
 
-    def __init__(self, spec: "Protocol", node_id: str, cls: type[Node], crashed: bool):
+    def __init__(self, spec: "Protocol", node_id: str, cls: type[Node]):
         self.id = node_id
         self._spec = spec
         self._cls = cls
-        self.crashed = crashed
+
+    @property
+    def crashed(self) -> bool:
+        """True while the node is down (read lazily, so properties that ignore it do not read it)."""
+        return self.id in self._spec.crashed
 
     def __getattr__(self, name: str) -> Any:
         if name.startswith("_"):
@@ -76,7 +80,7 @@ class Protocol(Spec):
     # ------------------------------------------------------------------ helpers for properties
     def node(self, node_id: str) -> NodeView:
         """Returns a read-only view of one node."""
-        return NodeView(self, node_id, self._blueprint[node_id], node_id in self.crashed)
+        return NodeView(self, node_id, self._blueprint[node_id])
 
     def nodes_of(self, cls: type[Node] | None = None) -> list[NodeView]:
         """Returns views of every node (of class `cls`), in the order nodes() gave them."""
@@ -111,9 +115,11 @@ class Protocol(Spec):
                 d[f"{n}.{f.name}"] = thaw(freeze(f.default))
         d["network"] = {}
         d["crashed"] = frozenset()
-        if self._faults:
+        if "partition" in self._faults:
             d["partition"] = None
-            d["faults_left"] = {k: v for k, v in self._faults.items()}
+        spent = {k: v for k, v in self._faults.items() if not (k == "restart" and "crash" not in self._faults)}
+        if spent:
+            d["faults_left"] = spent
         for n in ids:
             self._run_node(n, "on_start", ())
 
