@@ -23,6 +23,24 @@ class Message:
     def __init_subclass__(cls, **kw: Any) -> None:
         super().__init_subclass__(**kw)
         dataclasses.dataclass(frozen=True)(cls)
+        field_hash = cls.__hash__
+
+        def __hash__(self, _h=field_hash):  # messages are hashed often: in every network key
+            d = self.__dict__
+            h = d.get("_hash")
+            if h is None:
+                h = _h(self)
+                object.__setattr__(self, "_hash", h)
+            return h
+
+        cls.__hash__ = __hash__
+
+    def __getstate__(self) -> dict:
+        return {k: v for k, v in self.__dict__.items() if k != "_hash"}  # hash(str) differs per process
+
+    def __setstate__(self, state: dict) -> None:
+        for k, v in state.items():
+            object.__setattr__(self, k, v)
 
 
 @dataclass(frozen=True)

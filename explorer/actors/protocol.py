@@ -14,7 +14,8 @@ from ..dsl.choice import choose, require
 from ..dsl.decorators import Mark, _attach
 from ..dsl.model import SpecModel, _Ctx
 from ..dsl.spec import Spec
-from ..dsl.values import FrozenDict, freeze, show, thaw
+from ..dsl import choice as _choice
+from ..dsl.values import FrozenContentDict, FrozenDict, freeze, show, stable_hash, thaw
 from ..errors import ActionError, SpecError, UsageError
 from .faults import FAMILIES, format_faults, parse_faults, partitions
 from .node import Message, Node
@@ -133,13 +134,15 @@ class Protocol(Spec):
         for f in cls._fields:
             od[f.name] = getattr(self, f"{node_id}.{f.name}")
         od["id"] = node_id
-        od["world"] = self._world()
+        od["world"] = self._world
         od["_ids"] = self._ids
         od["_out"] = out = []
         (fn or getattr(cls, method))(obj, *args)
         for f in cls._fields:
             d[f"{node_id}.{f.name}"] = od[f.name]
-        net = self.network
+        if not out:
+            return out
+        net = self._net()
         for src, dst, m in out:
             key = (src, dst)
             if self.fifo:
@@ -149,20 +152,21 @@ class Protocol(Spec):
                 net[k] = net.get(k, 0) + 1
         return out
 
-    def _world(self) -> "Protocol":
-        """The protocol as node code sees it: parameters, helper methods, node ids (read-only)."""
+    def _net(self) -> dict:
+        """The network for this step: a cheap working copy (its messages are already frozen)."""
         d = self.__dict__
-        w = d.get("_world_view")
-        if w is None:
-            w = object.__new__(type(self))
-            w.__dict__.update({k: v for k, v in d.items() if k.startswith("_") and not k.startswith("_step")})
-            ctx = d["_ctx"]
-            w.__dict__["_ctx"] = _Ctx(ctx.fields, ctx.field_index, None, ctx.read)
-            d["_world_view"] = w
+        w = d.get("network")
+        if w is not None:
+            return w
+        ctx = d["_ctx"]
+        if ctx.read is not None:  # a batched engine records the read through the normal path
+            return self.network
+        w = FrozenContentDict(d["_state"][ctx.field_index["network"]])
+        d["network"] = w
         return w
 
     def _deliverable(self) -> list[tuple[str, str, Message]]:
-        net = self.network
+        net = self._net()
         if self.fifo:
             keys = [(s, d, q[0]) for (s, d), q in net.items() if q]
         else:
@@ -173,7 +177,7 @@ class Protocol(Spec):
         return sorted(keys, key=_msg_key)
 
     def _remove(self, key: tuple[str, str, Message]) -> None:
-        net = self.network
+        net = self._net()
         s, d, m = key
         if self.fifo:
             q = list(net[(s, d)])
@@ -249,7 +253,7 @@ class Protocol(Spec):
     @_act
     def lose(self) -> None:
         require(self._faults.get("loss", 0) > 0)
-        net = self.network
+        net = self._net()
         keys = sorted({(s, d, m) for (s, d), q in net.items() for m in q} if self.fifo else set(net), key=_msg_key)
         key = choose(keys)
         self._spend("loss")
@@ -323,7 +327,8 @@ def _same_block(part: Iterable[frozenset], a: str, b: str) -> bool:
 
 
 def _msg_key(k: tuple) -> tuple:
-    return (k[0], k[1], type(k[2]).__name__, repr(k[2]))
+    """Orders in-flight messages the same way in every run (sender, receiver, type, stable hash)."""
+    return (k[0], k[1], type(k[2]).__name__, stable_hash(k[2]))
 
 
 def _handler_for(cls: type[Node], mtype: type):
@@ -335,16 +340,12 @@ def _handler_for(cls: type[Node], mtype: type):
 
 
 def _oracle_len() -> int:
-    from ..dsl import choice
-
-    o = choice._current[0]
+    o = _choice._current[0]
     return len(o.labels) if o is not None else 0
 
 
 def _oracle_labels_since(mark: int) -> str:
-    from ..dsl import choice
-
-    o = choice._current[0]
+    o = _choice._current[0]
     if o is None:
         return ""
     return ", ".join(f"{n}={show(v)}" if n else show(v) for n, v in o.labels[mark:])
@@ -385,7 +386,9 @@ class ProtocolModel(SpecModel):
         fam = cls.partition_family
         if "partition" in self.faults_budget and len(ids) < 2:
             raise UsageError("--faults partition needs at least two nodes")
+        world = object.__new__(cls)  # what node code sees as self.world: parameters and helpers, no state
         self._base.update({
+            "_world": world,
             "_blueprint": blueprint,
             "_node_options": nodes,
             "_ids": ids,
@@ -402,6 +405,7 @@ class ProtocolModel(SpecModel):
             keep |= {"crash", "restart"}
         if "partition" in kinds:
             keep |= {"partition_network", "heal"}
+        world.__dict__.update({k: v for k, v in self._base.items() if k != "_world"})
         self.actions = tuple(a for a in self.actions if a.name in keep or a.fn.__module__ != __name__)
         self._action_by_name = {a.name: a for a in self.actions}
         return super()._run_init()

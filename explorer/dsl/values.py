@@ -93,6 +93,16 @@ def sorted_items(d: dict) -> list:
         return sorted(d.items(), key=lambda kv: repr(kv[0]))
 
 
+class FrozenContentDict(dict):
+    """A working dict whose keys and values are already frozen: freezing it is one copy.
+
+    The actor layer keeps the network in one of these during a step, so a step that moves one
+    message does not re-freeze every message in flight.
+    """
+
+    __slots__ = ()
+
+
 class UnfreezableValue(TypeError):
     """A value of a type the state cannot hold (an open file, a lambda, a plain object)."""
 
@@ -110,6 +120,8 @@ def freeze(value: Any, _path: str = "") -> Any:
     t = type(value)
     if t in _SCALARS or t is FrozenDict or t is FrozenList or t is FrozenSet:
         return value
+    if t is FrozenContentDict:
+        return FrozenDict(value)
     if t is dict:
         return FrozenDict({freeze(k, _path): freeze(v, f"{_path}[{k!r}]") for k, v in value.items()})
     if t is list:
