@@ -114,3 +114,4 @@ def state_graph(spec_cls: type, params: dict | None = None, faults: str | None =
             edges.append((i, step, add(nxt)))
         assert len(states) <= limit, "the reference explorer found more states than a tiny spec should have"
     return Graph(states, edges, initial)
+

@@ -128,13 +128,15 @@ def test_an_init_field_that_cannot_be_frozen_names_the_field_and_type():
 
 def test_an_action_that_stores_an_unfreezable_value_names_the_action_and_field():
     run = explore(BAD / "unfreezable_action.py")
-    assert_clean_error(run, SPEC, "unfreezable_action.py", "make", "thing", "object")
+    assert_clean_error(run, SPEC, "unfreezable_action.py:", "make", "thing", "object")
 
 
+@pytest.mark.parametrize("engine", [pytest.param((), id="default"),
+                                    pytest.param(("--backend", "interp"), id="interp")])
 @pytest.mark.parametrize("spec, action", [("random_action.py", "roll"), ("global_counter.py", "tick")])
-def test_a_non_deterministic_action_is_a_spec_error(spec, action):
+def test_a_non_deterministic_action_is_a_spec_error(spec, action, engine):
     path = BAD / spec
-    run = explore(path, "--max-states", "5000")
+    run = explore(path, "--max-states", "5000", *engine)
     assert_clean_error(run, SPEC, f"{spec}:", action, "not deterministic")
     assert_names_function(run, path, action)
 

@@ -132,9 +132,10 @@ class ReadsTheClock(Spec):
         self.t = time.perf_counter_ns() % 1000
 
 
-def test_an_action_that_reads_the_clock_is_caught():
+@pytest.mark.parametrize("backend", ["auto", "interp"])
+def test_an_action_that_reads_the_clock_is_caught(backend):
     with pytest.raises(NonDeterminismError, match="tick"):
-        explorer.check(ReadsTheClock, max_states=5000)
+        explorer.check(ReadsTheClock, max_states=5000, backend=backend)
 
 
 def test_a_deterministic_spec_passes_the_determinism_check():
