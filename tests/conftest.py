@@ -18,6 +18,20 @@ FIXTURES = Path(__file__).resolve().parent / "specs"  # tiny specs written for t
 BAD = FIXTURES / "bad"  # specs with one mistake each
 
 TWOPC = SPECS / "twopc.py"
+
+# A spec with a syntax error on line 9 (kept out of tests/specs/ so linters can parse every file there).
+SYNTAX_ERROR = """
+from explorer import Spec, action
+
+
+class Broken(Spec):
+    def init(self):
+        self.x = 0
+
+    @action
+    def inc(self)
+        self.x += 1
+""".lstrip()
 TWOPHASE = SPECS / "lamport_twophase.py"
 
 

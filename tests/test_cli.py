@@ -7,7 +7,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from .conftest import BAD, FIXTURES, SPECS, TWOPC, TWOPHASE, explore
+from .conftest import BAD, FIXTURES, SPECS, SYNTAX_ERROR, TWOPC, TWOPHASE, explore
 
 JSON_KEYS = {"result", "distinct_states", "transitions", "depth", "complete", "elapsed_s", "states_per_s",
              "peak_rss_mb", "violations"}
@@ -208,9 +208,23 @@ def test_the_gate_fails_when_a_check_does_not_give_its_verdict(write_spec, tmp_p
     assert len(failures) == 1
 
 
+def test_the_gate_fails_when_an_expected_violation_does_not_happen(write_spec, tmp_path):
+    write_spec(GATE_OK.replace('violates("below_three")', 'violates("below_three", depth=2)'), "count.py")
+    run = explore("check", tmp_path)
+    assert run.code != 0, run
+    assert "expected a violation of below_three" in run.text
+
+
+def test_the_gate_fails_when_a_different_property_is_violated(write_spec, tmp_path):
+    write_spec(GATE_OK.replace('violates("below_three")', 'violates("below_two")'), "count.py")
+    run = explore("check", tmp_path)
+    assert run.code != 0, run
+    assert "expected a violation of below_two" in run.text
+
+
 def test_the_gate_fails_on_a_spec_that_does_not_load(write_spec, tmp_path):
     write_spec(GATE_OK, "count.py")
-    shutil.copy(BAD / "syntax_error.py", tmp_path / "broken.py")
+    (tmp_path / "broken.py").write_text(SYNTAX_ERROR)
     junit = tmp_path / "gate.xml"
     run = explore("check", tmp_path, "--junit", junit)
     assert run.code != 0, run
@@ -228,3 +242,27 @@ def test_the_gate_fails_on_a_spec_that_raises_during_a_check(tmp_path):
 def test_the_gate_on_a_missing_path_is_a_usage_error(tmp_path):
     run = explore("check", tmp_path / "nowhere")
     assert run.code == 2 and "nowhere" in run.text, run
+
+
+def test_faults_all_on_the_command_line_turns_on_every_kind():
+    run = explore(TWOPC, "--param", "n=2", "--faults", "all", "--depth", "4")
+    assert run.code == 0, run
+    assert "faults: loss=1,dup=1,partition=1,crash=1" in run.out
+
+
+def test_a_time_limit_stops_the_search_and_says_it_is_incomplete():
+    run = explore(TWOPC, "--faults", "all", "--time-limit", "0.5", "--json")
+    assert run.code == 0, run
+    data = json.loads(run.out)
+    assert (data["result"], data["complete"]) == ("incomplete", False)
+    assert data["elapsed_s"] < 5
+
+
+def test_a_long_run_reports_progress_lines():
+    import explorer
+
+    lines: list[str] = []
+    r = explorer.check(TWOPC, params={"n": 2}, faults="crash=1", progress=lines.append, progress_every_s=0.01)
+    assert lines and lines[-1].startswith("done:")
+    assert f"{r.distinct_states:,} states" in lines[-1]
+    assert all("states/s" in line and "depth" in line for line in lines)

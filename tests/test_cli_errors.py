@@ -10,7 +10,7 @@ import re
 
 import pytest
 
-from .conftest import BAD, FIXTURES, TWOPC, TWOPHASE, explore
+from .conftest import BAD, FIXTURES, SYNTAX_ERROR, TWOPC, TWOPHASE, explore
 
 USAGE, SPEC = 2, 3
 
@@ -49,8 +49,9 @@ def test_a_folder_is_not_a_spec_file():
     assert_clean_error(run, USAGE, "tests/specs")
 
 
-def test_a_syntax_error_names_the_file_and_line():
-    path = BAD / "syntax_error.py"
+def test_a_syntax_error_names_the_file_and_line(tmp_path):
+    path = tmp_path / "syntax_error.py"
+    path.write_text(SYNTAX_ERROR)
     run = explore(path)
     assert_clean_error(run, SPEC, f"syntax_error.py:{line_of(path, 'def inc(self)')}", "syntax error")
 
