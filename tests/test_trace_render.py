@@ -280,7 +280,10 @@ def test_json_is_deterministic(twopc):
 def test_encode_value_follows_the_documented_table(value, encoded):
     assert encode_value(value) == encoded
     back = decode_value(json.loads(json.dumps(encoded)))
-    assert repr(back) == repr(value)
+    if isinstance(value, frozenset):  # a set's repr order follows PYTHONHASHSEED: compare values
+        assert back == value and type(back) is type(value)
+    else:
+        assert repr(back) == repr(value)
 
 
 def test_decoded_messages_print_like_the_originals():

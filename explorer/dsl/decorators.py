@@ -64,7 +64,10 @@ def invariant(fn: Callable) -> Callable:
 
 
 def action_invariant(fn: Callable) -> Callable:
-    """Marks a predicate on every step: `fn(self, before, after, action_label) -> bool | str`."""
+    """Marks a predicate on every step: `fn(self, before, action_label) -> bool | str`.
+
+    `self` is the state after the step, `before` the state before it (both read-only).
+    """
     return _attach(fn, Mark("action_invariant"))
 
 
