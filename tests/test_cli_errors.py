@@ -10,7 +10,16 @@ import re
 
 import pytest
 
-from .conftest import BAD, FIXTURES, SYNTAX_ERROR, TWOPC, TWOPHASE, explore
+from .conftest import (
+    BAD,
+    BATCH_NEW_FIELD_WHERE,
+    BATCH_PROPERTY_RAISES,
+    FIXTURES,
+    SYNTAX_ERROR,
+    TWOPC,
+    TWOPHASE,
+    explore,
+)
 
 USAGE, SPEC = 2, 3
 
@@ -215,3 +224,36 @@ def test_an_unknown_flag_is_a_usage_error():
 
 def test_a_flag_that_is_not_available_yet_says_so():
     assert_clean_error(explore(FIXTURES / "counter.py", "--workers", "4"), USAGE, "--workers")
+
+
+def test_a_send_to_a_node_that_does_not_exist_names_the_line_and_the_nodes():
+    path = BAD / "send_to_nobody.py"
+    run = explore(path)
+    assert_clean_error(run, SPEC, f"send_to_nobody.py:{line_of(path, 'server2')}", "'server2'", "nodes: c, s")
+    assert "c→s Ping()" in run.text  # the state in which the handler ran
+
+
+def test_a_send_of_something_that_is_not_a_message_names_the_line():
+    path = BAD / "send_not_a_message.py"
+    run = explore(path)
+    assert_clean_error(run, SPEC, f"send_not_a_message.py:{line_of(path, 'pong')}", "'pong'", "Message")
+
+
+ENGINES = [pytest.param((), id="default"), pytest.param(("--backend", "interp"), id="interp")]
+
+
+@pytest.mark.parametrize("engine", [pytest.param((), id="default", marks=BATCH_NEW_FIELD_WHERE), ENGINES[1]])
+def test_an_action_that_assigns_a_field_init_did_not_set_names_it(engine):
+    path = BAD / "new_field.py"
+    run = explore(path, *engine)
+    assert_clean_error(run, SPEC, "new_field.py:", "inc", "self.cuont", "init()")
+    assert_names_function(run, path, "inc")
+
+
+@pytest.mark.parametrize("engine", [pytest.param((), id="default", marks=BATCH_PROPERTY_RAISES), ENGINES[1]])
+def test_an_invariant_that_raises_names_it_and_shows_the_trace(engine):
+    path = BAD / "invariant_raises.py"
+    run = explore(path, *engine)
+    assert_clean_error(run, SPEC, f"invariant_raises.py:{line_of(path, 'KeyError')}", "known", "KeyError")
+    steps = re.findall(r"^\s*(\d+)\. (\S+)", run.text, flags=re.M)
+    assert steps == [("1", "inc"), ("2", "inc")], run

@@ -14,7 +14,7 @@ from typing import Any, Callable, ClassVar
 
 from ..dsl.decorators import MARK, Mark, _attach
 from ..dsl.spec import where_of
-from ..errors import SpecError
+from ..errors import ActionError, SpecError
 
 
 class Message:
@@ -128,11 +128,13 @@ class Node:
     # ------------------------------------------------------------------ what handlers call
     def send(self, to: str, message: Message) -> None:
         """Records the need to send `message` to node `to` (delivered later, maybe never)."""
+        # ActionError: the CLI then names the spec line of the send and shows the steps that led there.
         if not isinstance(message, Message):
-            raise SpecError(f"{self.id}.send({to!r}, {message!r}): the message must be a Message instance")
+            raise ActionError(f"{self.id}.send({to!r}, {message!r}): the message must be a Message instance",
+                              where=_caller_where(), hint="class Ping(explorer.Message): ...; send(to, Ping())")
         if to not in self.__dict__["_ids"]:
-            raise SpecError(f"{self.id}.send({to!r}, ...): there is no node {to!r}",
-                            hint="nodes: " + ", ".join(self.__dict__["_ids"]))
+            raise ActionError(f"{self.id}.send({to!r}, ...): there is no node {to!r}", where=_caller_where(),
+                              hint="nodes: " + ", ".join(self.__dict__["_ids"]))
         self.__dict__["_out"].append((self.id, to, message))
 
     def broadcast(self, message: Message, to: Any = None) -> None:
@@ -149,6 +151,18 @@ class Node:
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.__dict__.get('id', '?')}>"
+
+
+def _caller_where() -> str | None:
+    """Returns "file:line" of the innermost caller outside explorer itself: the spec line that called us."""
+    package = __file__.rsplit("/actors/", 1)[0]
+    frame = inspect.currentframe()
+    while frame is not None:
+        name = frame.f_code.co_filename
+        if not name.startswith(package):
+            return f"{name}:{frame.f_lineno}"
+        frame = frame.f_back
+    return None
 
 
 def handler_where(fn: Callable) -> str | None:
