@@ -3,11 +3,18 @@ from __future__ import annotations
 
 import json
 import shutil
+import tempfile
 import xml.etree.ElementTree as ET
+from pathlib import Path
 
 import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+
+import explorer
 
 from .conftest import BAD, FIXTURES, SPECS, SYNTAX_ERROR, TWOPC, TWOPHASE, explore
+from .test_counts import GRAPH, graphs
 
 JSON_KEYS = {"result", "distinct_states", "transitions", "depth", "complete", "elapsed_s", "states_per_s",
              "peak_rss_mb", "violations"}
@@ -259,10 +266,34 @@ def test_a_time_limit_stops_the_search_and_says_it_is_incomplete():
 
 
 def test_a_long_run_reports_progress_lines():
-    import explorer
-
     lines: list[str] = []
     r = explorer.check(TWOPC, params={"n": 2}, faults="crash=1", progress=lines.append, progress_every_s=0.01)
     assert lines and lines[-1].startswith("done:")
     assert f"{r.distinct_states:,} states" in lines[-1]
     assert all("states/s" in line and "depth" in line for line in lines)
+
+
+@settings(max_examples=25, deadline=None)
+@given(graphs(), st.integers(0, 6))
+def test_every_saved_trace_replays_to_the_same_violation(graph, avoid):
+    from explorer.replay import replay_file
+    from explorer.trace.json_io import save_trace
+
+    n, edges, starts = graph
+    r = explorer.check(GRAPH, params={"edges": edges, "starts": starts, "avoid": avoid})
+    assume(r.violations)
+    trace = r.violations[0].trace
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "trace.json"
+        save_trace(trace, path)
+        code, message = replay_file(str(path), str(GRAPH))
+    assert code == 12
+    assert message.startswith(f"still violates avoids at step {trace.length}")
+
+
+def test_replay_of_a_deadlock_says_it_still_deadlocks(tmp_path):
+    run = explore(FIXTURES / "lock_deadlock.py", "--deadlock", "--out", tmp_path)
+    assert run.code == 11, run
+    run = explore("replay", tmp_path / "deadlock.json")
+    assert run.code == 11, run
+    assert "still deadlocks after step 2" in run.out

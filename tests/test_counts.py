@@ -227,3 +227,19 @@ def test_max_states_never_counts_more_states_than_allowed(backend, graph, mx):
         assert r.complete
     if total > mx:
         assert not r.complete and r.stop_reason == "max_states"
+
+
+@settings(max_examples=60, deadline=None)
+@given(graphs(), st.integers(0, 6), st.sampled_from(BACKENDS))
+def test_the_counterexample_is_a_shortest_path_on_any_graph(graph, avoid, backend):
+    n, edges, starts = graph
+    dist = _distances(n, edges, starts)
+    r = explorer.check(GRAPH, params={"edges": edges, "starts": starts, "avoid": avoid}, backend=backend)
+    if avoid not in dist:
+        assert r.result == "ok"
+        return
+    [v] = r.violations
+    assert v.length == dist[avoid]
+    walk = [s["at"] for s in v.trace.states()]
+    assert walk[0] in starts and walk[-1] == avoid
+    assert all((a, b) in edges for a, b in zip(walk, walk[1:], strict=False))  # every step is an edge of the graph

@@ -3,12 +3,13 @@
 Its reachable states, transitions and depths are those of the graph, so tests can compare the
 explorer's counts with networkx's on any graph.
 """
-from explorer import Spec, action, choose, param
+from explorer import Spec, action, choose, invariant, param
 
 
 class GraphWalk(Spec):
     edges = param(((0, 1), (1, 0)), help="directed edges (a, b)")
     starts = param((0,), help="initial nodes")
+    avoid = param(-1, help="a node the walk must never reach (-1: none)")
 
     def init(self):
         self.at = choose(self.starts)
@@ -16,3 +17,7 @@ class GraphWalk(Spec):
     @action
     def move(self):
         self.at = choose([b for a, b in self.edges if a == self.at])
+
+    @invariant
+    def avoids(self):
+        return self.at != self.avoid
