@@ -43,8 +43,14 @@ def run_model(model: Any, options: Options, *, spec_file: str | None = None,
     if _use_batch(model, options):
         from .engine.batch import run_batch_or_fallback
 
-        return run_batch_or_fallback(model, options, **kw)
-    return Search(model, options, **kw).run()
+        result = run_batch_or_fallback(model, options, **kw)
+    else:
+        result = Search(model, options, **kw).run()
+    if getattr(model, "liveness", None):
+        from .liveness import check_liveness
+
+        check_liveness(model, options, result, faults=faults, spec_file=spec_file)
+    return result
 
 
 def _use_batch(model: Any, options: Options) -> bool:

@@ -8,14 +8,22 @@ give up on its own (abort). Atomicity must hold under loss, duplication, partiti
 What is abstracted away: the data being committed, retransmission timers (loss is bounded by a
 budget instead), and time (timers may fire at any moment while their guard holds).
 
+Liveness (`everyone_decides`, under the default fairness: in-flight messages are eventually
+delivered, and the coordinator's `vote_timeout` is declared fair): with no faults everyone decides.
+2PC blocks when the coordinator crashes before telling everyone (`--faults crash=1,restart=0`): a
+participant that voted yes can neither commit nor abort on its own. A lost Decision blocks too,
+since nothing is retransmitted.
+
 Known-buggy variant (`--param variant=no_durable_log`): the coordinator keeps its decision in
 memory only; after a crash and restart it has forgotten that it committed, times out and aborts,
 and atomicity breaks (`--faults crash=1`).
 
     explore specs/twopc.py --depth 12
     explore specs/twopc.py --param variant=no_durable_log --faults crash=1
+    explore specs/twopc.py --param n=2 --faults crash=1,restart=0     # 2PC blocks: exit 13
 """
-from explorer import Message, Node, Protocol, choose, durable, invariant, on, param, reachable, require, timer
+from explorer import (Message, Node, Protocol, choose, durable, eventually, invariant, on, param, reachable, require,
+                      timer)
 from explorer.dsl.expect import holds, violates
 
 
@@ -52,7 +60,7 @@ class Coordinator(Node):
             if self.votes == set(self.world.participants()):
                 self.decide(True)
 
-    @timer
+    @timer(fair=True)  # a coordinator that is up and undecided eventually times out (needed for progress)
     def vote_timeout(self):
         require(self.decision is None)
         self.decide(False)
@@ -96,10 +104,13 @@ class TwoPC(Protocol):
     variant = param("correct", choices=("correct", "no_durable_log"), help="correct, or a known bug")
 
     # What `explore check specs/` (the CI gate) requires; each finishes in seconds.
+    # A `violates("everyone_decides", ...)` check also proves every safety property: the safety search
+    # must finish without a violation before liveness is checked.
     checks = [
         holds(depth=12),
-        holds(params={"n": 2}, faults="loss=1,dup=1"),
-        holds(params={"n": 2}, faults="crash=1"),
+        violates("everyone_decides", params={"n": 2}, faults="crash=1,restart=0", name="coordinator_crash_blocks"),
+        violates("everyone_decides", params={"n": 2}, faults="crash=1", name="coordinator_may_stay_down"),
+        violates("everyone_decides", params={"n": 2}, faults="loss=1,dup=1", name="lost_decision_blocks"),
         violates("atomicity", params={"variant": "no_durable_log"}, faults="crash=1"),
     ]
 
@@ -121,3 +132,7 @@ class TwoPC(Protocol):
     @reachable
     def can_commit(self):
         return all(p.state == "committed" for p in self.nodes_of(Participant))
+
+    @eventually  # liveness: fails when the coordinator crashes for good (2PC blocks)
+    def everyone_decides(self):
+        return all(p.state in ("committed", "aborted") for p in self.nodes_of(Participant))

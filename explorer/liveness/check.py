@@ -1,0 +1,195 @@
+"""Checking `@eventually`, `@always_eventually` and `@leads_to` on the whole state graph.
+
+Each property is turned into "is there a fair behaviour that avoids it forever?":
+
+- `@eventually p` fails when some fair behaviour never reaches a p-state: a path from an initial
+  state through not-p states into a fair component of not-p states;
+- `@always_eventually p` fails when some fair behaviour ends up avoiding p forever: any path to a fair
+  component of not-p states;
+- `@leads_to(trigger)` on q fails when, after some state where trigger holds and q does not, a fair
+  behaviour avoids q forever.
+
+A behaviour may stutter (stop) in any state where no fair step is enabled (TLA+'s semantics), so a
+state where only unfair steps (faults, unfair actions) are enabled is a component on its own. The
+counterexample is a lasso: the shortest stem, then a fair loop (`Trace.loop_start`), or, when the
+behaviour stops, no loop and a note saying so.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from ..dsl.model import user_frame
+from ..engine.options import Options
+from ..engine.paths import replay_trace
+from ..engine.result import Result, Violation
+from ..errors import ActionError, NonDeterminismError
+from ..trace.model import Trace
+from .fairness import Fairness
+from .graph import Graph, build_graph
+from .scc import fair_components, fair_loop, shortest
+
+KINDS = ("eventually", "always_eventually", "leads_to")
+
+
+def refusal(options: Options) -> str | None:
+    """Returns why liveness cannot be decided soundly under these options, or None."""
+    if getattr(options, "symmetry", False):
+        return ("symmetry reduction merges states whose futures differ in which node does what, which "
+                "can hide or invent fair cycles; run without --symmetry to check liveness")
+    if getattr(options, "por", False):
+        return "partial-order reduction drops interleavings a fair cycle may need; run without --por"
+    if options.strategy == "random":
+        return "random walks do not build the state graph a fair cycle is searched in; use --strategy bfs"
+    return None
+
+
+def check_liveness(model: Any, options: Options, result: Result, *, faults: str | None = None,
+                   spec_file: str | None = None) -> Graph | None:
+    """Checks the model's liveness properties and records violations and warnings in `result`."""
+    props = [p for p in getattr(model, "liveness", ()) if p.kind in KINDS]
+    if not props:
+        return None
+    why = refusal(options)
+    if why is None and len(result.violations) >= options.max_violations:
+        why = "the search stopped at a safety violation first"
+    if why is None and result.stop_reason is not None:
+        why = f"the search was stopped early ({result.stop_reason.replace('_', ' ')})"
+    if why is not None:
+        result.warnings.append(f"liveness not checked ({', '.join(p.name for p in props)}): {why}")
+        return None
+    fairness = Fairness(model)
+    g = build_graph(model, fairness, depth=options.depth, max_states=options.max_states,
+                    time_limit=options.time_limit)
+    checked = []
+    for p in props:
+        v = _check_one(model, g, fairness, p, faults, spec_file)
+        checked.append(p.name)
+        if v is not None:
+            result.violations.append(v)
+            if len(result.violations) >= options.max_violations:
+                break
+    result.unchecked = [n for n in result.unchecked if n not in checked]
+    if not g.complete:
+        ok = [n for n in checked if not any(v.property == n for v in result.violations)]
+        if ok:
+            result.warnings.append(
+                f"liveness verdict partial for {', '.join(ok)}: {g.why_partial}; no fair cycle was found among "
+                "the states whose successors were computed, but one may pass through the states beyond")
+    return g
+
+
+# ---------------------------------------------------------------------- one property
+
+def _holds(model: Any, p: Any, states: list[tuple]) -> list[bool]:
+    return [model._eval(p, model.view(s)).holds for s in states]
+
+
+def _trigger(model: Any, p: Any, states: list[tuple]) -> list[bool]:
+    out = []
+    for s in states:
+        try:
+            r = p.extra(model.view(s))
+        except Exception as e:  # noqa: BLE001 - user code
+            raise ActionError(f"the trigger of leads_to {p.name} raised {type(e).__name__}: {e}",
+                              where=user_frame(e, getattr(model, "_files", set())) or p.where) from e
+        out.append(r is True or (r is not False and not isinstance(r, str) and bool(r)))
+    return out
+
+
+def _closure(g: Graph, sources: list[int], allowed: set[int]) -> set[int]:
+    seen = {s for s in sources if s in allowed}
+    todo = list(seen)
+    while todo:
+        u = todo.pop()
+        for v, _e in g.succ[u]:
+            if v in allowed and v not in seen:
+                seen.add(v)
+                todo.append(v)
+    return seen
+
+
+def _back_closure(g: Graph, targets: set[int], allowed: set[int]) -> set[int]:
+    pred: dict[int, list[int]] = {}
+    for u in allowed:
+        for v, _e in g.succ[u]:
+            if v in allowed:
+                pred.setdefault(v, []).append(u)
+    seen = set(targets)
+    todo = list(targets)
+    while todo:
+        v = todo.pop()
+        for u in pred.get(v, ()):
+            if u not in seen:
+                seen.add(u)
+                todo.append(u)
+    return seen
+
+
+def _check_one(model: Any, g: Graph, fairness: Fairness, p: Any, faults: str | None,
+               spec_file: str | None) -> Violation | None:
+    good = _holds(model, p, g.states)
+    bad = {u for u, ok in enumerate(good) if not ok}
+    if not bad:
+        return None
+    if p.kind == "eventually":
+        region = _closure(g, [i for i in g.initial if i in bad], bad)
+        comps = fair_components(g, region)
+        if not comps:
+            return None
+        inside = set().union(*comps)
+        start, stem, entry = shortest(g, g.initial, inside, region)
+        trigger_at = None
+    elif p.kind == "always_eventually":
+        comps = fair_components(g, bad)
+        if not comps:
+            return None
+        inside = set().union(*comps)
+        start, stem, entry = shortest(g, g.initial, inside, None)
+        trigger_at = None
+    else:  # leads_to
+        comps = fair_components(g, bad)
+        if not comps:
+            return None
+        inside = set().union(*comps)
+        trig = _trigger(model, p, g.states)
+        doomed = _back_closure(g, inside, bad)
+        starts = {u for u in doomed if trig[u]}
+        if not starts:
+            return None
+        start, stem1, at = shortest(g, g.initial, starts, None)
+        _s, stem2, entry = shortest(g, [at], inside, bad)
+        stem = stem1 + stem2
+        trigger_at = len(stem1)
+    comp = next(c for c in comps if entry in c)
+    loop = fair_loop(g, comp, entry)
+    trace = _trace(model, g, start, stem + loop, faults, spec_file)
+    trace.violated, trace.kind = p.name, "liveness"
+    own = model._eval(p, model.view(g.states[entry])).reason
+    what = {"eventually": f"{p.name} never holds",
+            "always_eventually": f"{p.name} stops holding forever",
+            "leads_to": f"after step {trigger_at} (where the trigger holds) {p.name} never holds"}[p.kind]
+    if loop:
+        trace.loop_start = len(stem) + 1
+        reason = (f"{what}: steps {len(stem) + 1}..{len(stem) + len(loop)} repeat forever, and every fair step "
+                  "enabled all along the loop is taken in it")
+    else:
+        enabled = sorted({fairness.describe(g.tasks[g.edge_task[e]]) for _v, e in g.succ[entry]})
+        reason = f"{what}: the behaviour may stop after step {len(stem)}, where no fair step is enabled"
+        reason += f" (enabled there, none of them fair: {', '.join(enabled)})" if enabled else " (nothing is enabled there)"
+        trace.notes.append(f"the behaviour stops (stutters forever) in the last state: no fair step is enabled there")
+        if not fairness.declared():
+            reason += "; no action is declared fair: mark the ones that must make progress @action(fair=True)"
+    if own:
+        reason += f"; {own}"
+    trace.reason = reason
+    return Violation(p.name, "liveness", reason, trace)
+
+
+def _trace(model: Any, g: Graph, start: int, edges: list[int], faults: str | None, spec_file: str | None) -> Trace:
+    steps = [(g.edge_step[e].action, g.edge_step[e].decisions) for e in edges]
+    trace, _states, failed = replay_trace(model, g.init_steps[start].decisions, steps, faults=faults,
+                                          spec_file=spec_file)
+    if trace is None or failed is not None:
+        raise NonDeterminismError("a liveness counterexample could not be replayed from its decisions",
+                                  hint="the spec is not deterministic: an action reads something outside the state")
+    return trace
