@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 import explorer
 
-from .conftest import BAD, FIXTURES, SPECS, SYNTAX_ERROR, TWOPC, TWOPHASE, explore
+from .conftest import BAD, FIXTURES, SYNTAX_ERROR, TWOPC, TWOPHASE, explore
 from .test_counts import GRAPH, graphs
 
 JSON_KEYS = {"result", "distinct_states", "transitions", "depth", "complete", "elapsed_s", "states_per_s",
@@ -165,8 +165,9 @@ def test_replay_of_a_missing_file_is_a_usage_error(tmp_path):
 
 
 def test_the_gate_passes_on_the_projects_specs_and_writes_junit(tmp_path):
+    # The two specs of issue 3 by name: .ci/run gates the whole specs/ folder, whose other specs may be slow.
     junit = tmp_path / "gate.xml"
-    run = explore("check", SPECS, "--junit", junit)
+    run = explore("check", TWOPC, TWOPHASE, "--junit", junit)
     assert run.code == 0, run
     cases = ET.parse(junit).getroot().iter("testcase")
     names = {(c.get("classname"), c.get("name")) for c in cases}
