@@ -1,4 +1,9 @@
-"""Reusable properties for specs: agreement, atomicity, mutual exclusion, ... (see each function)."""
+"""Reusable properties for specs: agreement, atomicity, mutual exclusion, ... (see each function).
+
+Submodules: `invariants.history` (linearizability, sequential consistency, read-your-writes,
+monotonic reads, no stale reads, convergence over a recorded client history), `invariants.clocks`
+(happens-before, the clock condition, vector clocks), `invariants.consensus` (Paxos and Raft).
+"""
 from __future__ import annotations
 
 from typing import Iterable
