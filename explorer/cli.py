@@ -248,5 +248,22 @@ def render_cmd(trace_file, fmt, output, spec) -> None:
     click.echo(f"wrote {path}")
 
 
+@main.command("serve")
+@click.argument("spec", metavar="SPEC.py", required=False)
+@click.option("--param", "params", multiple=True, metavar="NAME=VALUE", help="Set a spec parameter (repeatable).")
+@click.option("--faults", default=None, metavar="SPEC", help="Fault budgets, as for explore SPEC.py.")
+@click.option("--port", type=int, default=8765, show_default=True, help="Port to listen on (0 picks a free one).")
+@click.option("--host", default=None, metavar="H", help="Interface to listen on (default 127.0.0.1 only).")
+@click.option("--no-browser", is_flag=True, help="Do not open the page in the default browser.")
+@click.option("--trace", "trace_file", default=None, metavar="TRACE.json", help="Open a saved trace to step through.")
+@_guard
+def serve_cmd(spec, params, faults, port, host, no_browser, trace_file) -> None:
+    """Step through SPEC.py in the browser: take actions, inject faults, search, open saved traces."""
+    from .serve.command import make_server, serve
+
+    server = make_server(spec, _params(params), faults, trace=trace_file, host=host, port=port)
+    serve(server, open_browser=not no_browser, echo=click.echo)
+
+
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())
