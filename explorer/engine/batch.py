@@ -257,9 +257,13 @@ class BatchSearch(Search):
         self.reach_tries = [_Trie() for _ in model.reachable_props]
         self.emits: list[_Emit] = []
         self._emit_index: dict[tuple, _Emit] = {}
-        self.level_fps: list[np.ndarray] = []
-        self.level_parent: list[np.ndarray] = []
-        self._fp_parent_cache: dict[int, int] | None = None
+        self.level_parent: list[np.ndarray] = []  # per level: index of each state's parent in the level before
+        self.level_emit: list[np.ndarray] = []  # per level: id of the step (an _Emit) that made each state
+        self._init_cols: np.ndarray | None = None
+        self._frontier: tuple | None = None  # (cols, fps, level positions) being expanded
+        self._succ_per_state = 16.0  # successors per state seen so far: sizes the chunks
+        self._rank_cache: tuple[np.ndarray, np.ndarray] | None = None
+        self._shape_cache: tuple | None = None
 
     # ------------------------------------------------------------------ recorded runs
     def _run_tracked(self, fn, state: tuple, ctx_fields, writes: bool, *args):
@@ -398,7 +402,7 @@ class BatchSearch(Search):
         lv = self.leaves
         mine = []
         for e in emits:
-            col = codes.copy()
+            col = codes.astype(np.int64)  # new codes may not fit the frontier's small type
             if lv.n > len(col):
                 col = np.concatenate([col, np.zeros(lv.n - len(col), dtype=col.dtype)])
             for lid, code in e.writes:
@@ -578,6 +582,14 @@ class BatchSearch(Search):
             self._eval(child, members, cols, expand, sink)
 
     # ------------------------------------------------------------------ the search
+    # Memory (issue 7): what a visited state costs after its level is done is its fingerprint in
+    # the sorted `visited` array (8 B), its parent's index within the previous level (uint32, 4 B)
+    # and the id of the step that made it (uint16, or uint32 past 65,535 distinct steps): 14-16 B.
+    # Fingerprints of a path are recomputed from the initial state's codes and the steps' writes.
+    # Frontier columns use the smallest unsigned type that holds every code (uint8 for most specs),
+    # and successors are computed a chunk of the frontier at a time so candidate arrays stay small.
+    _CHUNK_CANDIDATES = 1 << 21  # successors computed at once (about 60 B each while deduplicated)
+
     def _bfs(self) -> None:
         r = self.result
         opts = self.opts
@@ -597,8 +609,9 @@ class BatchSearch(Search):
             self.parents = {fp: ROOT for _, fp in inits}
         cols = self._encode_states([s for s, _ in inits])
         fps = np.array([fp for _, fp in inits], dtype=np.uint64)
-        self.level_fps.append(fps)
-        self.level_parent.append(np.full(len(fps), -1, dtype=np.int64))
+        self._init_cols = cols.copy()
+        self.level_parent.append(np.zeros(len(fps), dtype=np.uint32))
+        self.level_emit.append(np.zeros(len(fps), dtype=np.uint16))
         visited = np.sort(fps)
         r.distinct_states = len(fps)
         self._acct = (0, 0, None, None)
@@ -606,77 +619,147 @@ class BatchSearch(Search):
         if mx is not None and r.distinct_states >= mx:
             self._stop_reason = "max_states"
             raise _Stop()
-        cols, fps = cols[:, ok], fps[ok]
         frontier_index = np.flatnonzero(ok)  # positions within the level (for parent pointers)
+        if not ok.all():
+            cols, fps = cols[:, ok], fps[ok]
         depth = 0
         while len(fps):
             if opts.depth is not None and depth >= opts.depth:
                 r.depth_bound_hit = True
                 break
             self._tick(len(fps))
-            while True:
-                try:
-                    cand_fp, cand_key, width, ordered = self._successors(cols, fps)
-                    break
-                except SchemaChanged:
-                    self._reset_tries()
-                    cols = self._widen(cols)
-            r.transitions += len(cand_fp)
-            cand_parent = cand_key // width
-            per_parent = np.cumsum(np.bincount(cand_parent, minlength=len(fps)))
+            self._frontier = (cols, fps, frontier_index)
+            trans_before = r.transitions
+            cols, kfp, kpar, kem, counts = self._expand_level(cols, fps, visited)
+            per_parent = np.cumsum(counts)
             if opts.deadlock:
-                counts = np.diff(np.concatenate(([0], per_parent)))
                 for i in np.flatnonzero(counts == 0).tolist():
                     state = lv.decode(cols[:, i])
                     if not self.model.is_terminal(state):
                         self._violation_at(depth, int(frontier_index[i]), "deadlock", "deadlock",
                                            "no action is enabled")
-            if len(cand_fp) == 0:
-                break
-            # self-loops are duplicates of their (visited) parent: drop them before sorting
-            moved = cand_fp != fps[cand_parent]
-            cfp, ckey = cand_fp[moved], cand_key[moved]
-            # each fingerprint once, from its first successor in (parent, action, decisions) order
-            o = np.argsort(cfp)
-            sfp = cfp[o]
-            starts = np.flatnonzero(np.concatenate(([True], sfp[1:] != sfp[:-1]))) if len(sfp) else np.zeros(0, np.int64)
-            ufp = sfp[starts]
-            ukey = np.minimum.reduceat(ckey[o], starts) if len(starts) else ckey[:0]
-            pos = np.searchsorted(visited, ufp)
-            pos[pos == len(visited)] = 0
-            new = visited[pos] != ufp
-            ufp, ukey = ufp[new], ukey[new]
-            o2 = np.argsort(ukey)
-            kfp, kkey = ufp[o2], ukey[o2]
-            mx = opts.max_states
+            del counts
             truncated = False
             if mx is not None and r.distinct_states + len(kfp) >= mx:
                 n_ok = max(0, mx - r.distinct_states)
-                kfp, kkey = kfp[:n_ok], kkey[:n_ok]
-                ufp = np.sort(kfp)
+                kfp, kpar, kem = kfp[:n_ok], kpar[:n_ok], kem[:n_ok]
                 truncated = True
             if not len(kfp):
                 if truncated:
                     self._stop_reason = "max_states"
                     raise _Stop()
                 break
-            parent = kkey // width
-            emit_ids = ordered[kkey % width]
-            new_cols = cols[:, parent]
-            self._apply_writes(new_cols, emit_ids)
-            visited = np.sort(np.concatenate([visited, ufp]), kind="stable")  # two sorted runs: a merge
-            self.level_fps.append(kfp)
-            self.level_parent.append(frontier_index[parent])
+            cols = self._fit_dtype(cols)
+            new_cols = cols[:, kpar]
+            self._frontier = None
+            del cols
+            self._apply_writes(new_cols, kem)
+            visited = _merge_sorted(visited, np.sort(kfp))
+            self.level_parent.append(frontier_index[kpar].astype(np.uint32))
+            self.level_emit.append(kem.astype(np.uint16 if len(self.emits) <= 1 << 16 else np.uint32))
             depth += 1
             r.distinct_states += len(kfp)
             r.depth = depth
-            self._acct = (r.distinct_states - len(kfp), r.transitions - len(cand_fp), parent, per_parent)
+            self._acct = (r.distinct_states - len(kfp), trans_before, kpar, per_parent)
             ok, new_cols = self._check_level(new_cols, kfp, depth)
             if truncated:
                 self._stop_reason = "max_states"
                 raise _Stop()
-            cols, fps = new_cols[:, ok], kfp[ok]
             frontier_index = np.flatnonzero(ok)
+            if ok.all():
+                cols, fps = new_cols, kfp
+            else:
+                cols, fps = new_cols[:, ok], kfp[ok]
+            del new_cols, kpar, kem, per_parent
+
+    def _expand_level(self, cols: np.ndarray, fps: np.ndarray, visited: np.ndarray):
+        """Computes the successors of a frontier, a chunk at a time.
+
+        Returns (cols, possibly widened; fingerprints, frontier positions of the parents and step ids
+        of the new states, in the order the interpreted engine finds them; successors per parent).
+        Transitions are counted here.
+        """
+        r = self.result
+        n = len(fps)
+        counts = np.zeros(n, dtype=np.int64)
+        parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        chunk = max(1024, int(self._CHUNK_CANDIDATES / max(1.0, self._succ_per_state)))
+        a = 0
+        while a < n:
+            b = min(n, a + chunk)
+            while True:
+                try:
+                    cfp, cpar, cem = self._successors(cols[:, a:b], fps[a:b])
+                    break
+                except SchemaChanged:
+                    self._reset_tries()
+                    cols = self._widen(cols)
+                    self._frontier = (cols,) + self._frontier[1:]
+            r.transitions += len(cfp)
+            counts[a:b] = np.bincount(cpar, minlength=b - a)
+            if b - a:
+                self._succ_per_state = max(1.0, len(cfp) / (b - a))
+            # self-loops are duplicates of their (visited) parent: drop them before sorting
+            moved = cfp != fps[a:b][cpar]
+            cfp, cpar, cem = cfp[moved], cpar[moved], cem[moved]
+            del moved
+            if len(cfp):
+                # each fingerprint once, from its first successor in (parent, action, decisions) order
+                rank, ordered = self._emit_rank()
+                width = len(ordered)
+                key = cpar * width + rank[cem]
+                del cpar, cem
+                o = np.argsort(cfp)
+                sfp = cfp[o]
+                del cfp
+                starts = np.flatnonzero(np.concatenate(([True], sfp[1:] != sfp[:-1])))
+                ufp = sfp[starts]
+                del sfp
+                ukey = np.minimum.reduceat(key[o], starts)
+                del o, key, starts
+                pos = np.searchsorted(visited, ufp)
+                pos[pos == len(visited)] = 0
+                new = visited[pos] != ufp
+                del pos
+                ufp, ukey = ufp[new], ukey[new]
+                parts.append((ufp, ukey // width + a, ordered[ukey % width]))
+            a = b
+            self._tick(n)
+        if not parts:
+            z = np.zeros(0, dtype=np.int64)
+            return cols, np.zeros(0, dtype=np.uint64), z, z, counts
+        if len(parts) == 1:
+            ufp, upar, uem = parts[0]
+        else:  # the same new state from several chunks: keep the first (smallest parent)
+            ufp = np.concatenate([p[0] for p in parts])
+            upar = np.concatenate([p[1] for p in parts])
+            uem = np.concatenate([p[2] for p in parts])
+            del parts
+            o = np.argsort(ufp, kind="stable")
+            sfp = ufp[o]
+            first = o[np.concatenate(([True], sfp[1:] != sfp[:-1]))]
+            del o, sfp
+            ufp, upar, uem = ufp[first], upar[first], uem[first]
+        rank, ordered = self._emit_rank()
+        o = np.argsort(upar * len(ordered) + rank[uem], kind="stable")
+        return cols, ufp[o], upar[o], uem[o], counts
+
+    def _emit_rank(self) -> tuple[np.ndarray, np.ndarray]:
+        """Ranks every step id in the interpreted engine's order (action, then decisions)."""
+        if self._rank_cache is None or len(self._rank_cache[1]) != len(self.emits):
+            ordered = sorted(range(len(self.emits)),
+                             key=lambda i: (self.emits[i].action, self.emits[i].step.decisions))
+            rank = np.zeros(len(self.emits), dtype=np.int64)
+            rank[ordered] = np.arange(len(ordered))
+            self._rank_cache = (rank, np.array(ordered, dtype=np.int64))
+        return self._rank_cache
+
+    def _fit_dtype(self, cols: np.ndarray) -> np.ndarray:
+        """Returns cols in the smallest unsigned type that holds every code of every leaf."""
+        dt = _code_dtype(max((len(v) for v in self.leaves.values), default=1))
+        if np.dtype(dt).itemsize > cols.dtype.itemsize:
+            return cols.astype(dt)
+        return cols
 
     def _encode_states(self, states: list[tuple]) -> np.ndarray:
         pairs = [self.leaves.encode(s) for s in states]
@@ -685,7 +768,7 @@ class BatchSearch(Search):
             for lid, c in ps:
                 cols[lid, j] = c
         self.leaves.changed = False
-        return cols
+        return cols.astype(_code_dtype(max((len(v) for v in self.leaves.values), default=1)))
 
     def _widen(self, cols: np.ndarray) -> np.ndarray:
         self.leaves.changed = False
@@ -700,7 +783,7 @@ class BatchSearch(Search):
         self.reach_tries = [_Trie() for _ in self.model.reachable_props]
 
     def _successors(self, cols: np.ndarray, fps: np.ndarray):
-        """Returns (fingerprints, parent positions, emit ids) of every successor of the frontier."""
+        """Returns (fingerprints, parent positions, step ids) of every successor of the states given."""
         parts_parent: list[np.ndarray] = []
         parts_emit: list[np.ndarray] = []
 
@@ -714,51 +797,60 @@ class BatchSearch(Search):
             try:
                 self._walk(self.action_tries[ai], all_idx, cols, expand, sink)
             except _ReRun:
-                self._reraise_interp(cols, fps)
+                self._reraise_interp()
             if self.leaves.changed:
                 raise SchemaChanged()
-            self._tick(len(fps))
         if not parts_emit:
             z = np.zeros(0, dtype=np.int64)
-            return np.zeros(0, dtype=np.uint64), z, 1, z
+            return np.zeros(0, dtype=np.uint64), z, z
         cpar = np.concatenate(parts_parent)
+        del parts_parent
         cem = np.concatenate(parts_emit)
-        # order as the interpreted engine generates: parent, then action, then decisions
-        present = np.flatnonzero(np.bincount(cem, minlength=len(self.emits)))
-        ordered = sorted(present.tolist(), key=lambda i: (self.emits[i].action, self.emits[i].step.decisions))
-        rank_of = np.zeros(len(self.emits), dtype=np.int64)
-        rank_of[ordered] = np.arange(len(ordered))
-        width = len(ordered)
-        key = cpar * width + rank_of[cem]  # the interpreted engine's generation order
-        cfp = fps[cpar].copy()
+        del parts_emit
+        cfp = fps[cpar]
+        hashes = self.leaves.hashes
+        ncols = cols.shape[0]
         for pos, lids, codes in self._by_shape(cem):
             par = cpar[pos]
             for lid, new in zip(lids, codes):
-                h = self.leaves.hashes[lid]
-                old = cols[lid, par] if lid < cols.shape[0] else np.zeros(len(par), dtype=np.int64)
-                cfp[pos] ^= h[new] ^ h[old]
-        return cfp, key, width, np.array(ordered, dtype=np.int64)
+                h = hashes[lid]
+                if lid < ncols:
+                    cfp[pos] ^= h[new] ^ h[cols[lid, par]]
+                else:
+                    cfp[pos] ^= h[new]
+        return cfp, cpar, cem
 
     def _by_shape(self, emit_ids: np.ndarray):
-        """Groups successors by the leaves their emits write: yields (positions, leaves, new codes per leaf)."""
+        """Groups successors by the leaves their steps write: yields (positions, leaves, new codes per leaf)."""
         emits = self.emits
-        present = np.flatnonzero(np.bincount(emit_ids, minlength=len(emits))).tolist()
-        shapes: dict[tuple[int, ...], list[int]] = {}
-        for e in present:
-            w = emits[e].writes
-            if w:
-                shapes.setdefault(tuple(x for x, _ in w), []).append(e)
-        if not shapes:
+        c = self._shape_cache
+        if c is None or c[0] != len(emits):
+            shapes: dict[tuple[int, ...], list[int]] = {}
+            for e in emits:
+                if e.writes:
+                    shapes.setdefault(tuple(x for x, _ in e.writes), []).append(e.id)
+            shape_of = np.full(len(emits), -1, dtype=np.int64)
+            tables = []
+            for k, (lids, es) in enumerate(shapes.items()):
+                shape_of[es] = k
+                table = np.zeros((len(lids), len(emits)), dtype=np.int64)
+                for e in es:
+                    table[:, e] = [c for _, c in emits[e].writes]
+                tables.append((lids, table))
+            c = self._shape_cache = (len(emits), shape_of, tables)
+        _, shape_of, tables = c
+        if not tables:
             return
-        shape_of = np.full(len(emits), -1, dtype=np.int64)
-        for k, es in enumerate(shapes.values()):
-            shape_of[es] = k
         sid = shape_of[emit_ids]
-        for k, (lids, es) in enumerate(shapes.items()):
-            pos = np.flatnonzero(sid == k)
-            table = np.zeros((len(lids), len(emits)), dtype=np.int64)
-            for e in es:
-                table[:, e] = [c for _, c in emits[e].writes]
+        if len(tables) < 1 << 15:
+            sid = sid.astype(np.int16)  # a radix sort
+        order = np.argsort(sid, kind="stable")
+        bounds = np.searchsorted(sid[order], np.arange(-1, len(tables) + 1)).tolist()
+        for k, (lids, table) in enumerate(tables):
+            lo, hi = bounds[k + 1], bounds[k + 2]
+            if lo == hi:
+                continue
+            pos = order[lo:hi]
             ids = emit_ids[pos]
             yield pos, lids, [table[j, ids] for j in range(len(lids))]
 
@@ -822,12 +914,25 @@ class BatchSearch(Search):
 
     # ------------------------------------------------------------------ traces and errors
     def _fp_path(self, depth: int, i: int) -> list[int]:
-        path = []
-        while depth >= 0:
-            path.append(int(self.level_fps[depth][i]))
+        """Returns the fingerprints from an initial state to state i of level `depth`.
+
+        Only parent indices and step ids are kept per state; the codes of each state on the path are
+        its parent's with the step's writes applied, as the search computed them.
+        """
+        steps = []
+        while depth > 0:
+            steps.append(int(self.level_emit[depth][i]))
             i = int(self.level_parent[depth][i])
             depth -= 1
-        path.reverse()
+        lv = self.leaves
+        col = np.zeros(lv.n, dtype=np.int64)
+        init = self._init_cols[:, i]
+        col[: len(init)] = init
+        path = [int(lv.fingerprints(col[:, None])[0])]
+        for e in reversed(steps):
+            for lid, code in self.emits[e].writes:
+                col[lid] = code
+            path.append(int(lv.fingerprints(col[:, None])[0]))
         return path
 
     def _violation_at(self, depth: int, i: int, prop: str, kind: str, reason, read=()) -> None:
@@ -836,16 +941,16 @@ class BatchSearch(Search):
             self.parents[b] = a
         self._violation(prop, kind, path[-1], reason, read)
 
-    def _reraise_interp(self, cols: np.ndarray, fps: np.ndarray) -> None:
+    def _reraise_interp(self) -> None:
         """An action raised: find the state with the interpreted engine, for its message and trace."""
-        depth = len(self.level_fps) - 1
+        cols, fps, frontier_index = self._frontier
+        depth = len(self.level_parent) - 1
         for i in range(cols.shape[1]):
             state = self.leaves.decode(cols[:, i])
             try:
                 self.model.successors(state)
             except ActionError as e:
-                idx = int(np.flatnonzero(self.level_fps[depth] == fps[i])[0])
-                path = self._fp_path(depth, idx)
+                path = self._fp_path(depth, int(frontier_index[i]))
                 for a, b in zip(path, path[1:]):
                     self.parents[b] = a
                 e._fp = path[-1]
@@ -862,6 +967,28 @@ class _Diverged(Unbatchable):
 
     def __init__(self) -> None:
         super().__init__("a step read the state in a way the batched engine could not record")
+
+
+def _code_dtype(n_codes: int):
+    """The smallest unsigned type holding codes 0 .. n_codes - 1."""
+    if n_codes <= 1 << 8:
+        return np.uint8
+    if n_codes <= 1 << 16:
+        return np.uint16
+    return np.uint32
+
+
+def _merge_sorted(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Merges two sorted uint64 arrays with no common element (one output array, no full re-sort)."""
+    if not len(a):
+        return b
+    out = np.empty(len(a) + len(b), dtype=a.dtype)
+    at = np.searchsorted(a, b) + np.arange(len(b))
+    keep = np.ones(len(out), dtype=bool)
+    keep[at] = False
+    out[at] = b
+    out[keep] = a
+    return out
 
 
 def _same_runs(a: list, b: list) -> bool:
