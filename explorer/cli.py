@@ -109,6 +109,8 @@ def _guard(fn):
               help="Keep searching until K distinct violations are found.")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), default=None,
               help="Write each counterexample here as text, JSON, ITF, DOT (and SVG when a renderer exists).")
+@click.option("--raw-trace", is_flag=True,
+              help="Show the engine's trace as found, without minimising it (fewest faults, no needless steps).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object with the result on stdout.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the random strategy.")
 @click.option("--engine", type=click.Choice(["explicit", "bmc", "induction"]), default="explicit", show_default=True)
@@ -121,11 +123,10 @@ def _guard(fn):
 @click.option("--progress/--no-progress", default=True, help="A progress line on stderr during long runs.")
 @_guard
 def run_cmd(spec: str, depth, params, faults, strategy, max_states, time_limit, workers, symmetry, por, deadlock,
-            max_violations, out_dir, as_json, seed, engine, backend, checkpoint, resume, max_memory, cluster,
-            progress) -> None:
+            max_violations, out_dir, raw_trace, as_json, seed, engine, backend, checkpoint, resume, max_memory,
+            cluster, progress) -> None:
     """Explore every interleaving of SPEC.py and check its properties."""
-    for flag, value, issue in (("--engine " + engine, engine != "explicit", "the symbolic (Z3) engines"),
-                               ("--workers", workers != 1, "parallel search"),
+    for flag, value, issue in (("--workers", workers != 1, "parallel search"),
                                ("--symmetry", symmetry, "symmetry reduction"),
                                ("--por", por, "partial-order reduction"),
                                ("--checkpoint", checkpoint, "checkpoints"), ("--resume", resume, "checkpoints"),
@@ -143,8 +144,17 @@ def run_cmd(spec: str, depth, params, faults, strategy, max_states, time_limit, 
     prog = (lambda line: click.echo(line, err=True)) if progress else None
     if not as_json:
         click.echo(_header(model, opts), err=False)
-    result = run_model(model, opts, spec_file=spec_file, progress=prog)
-    _write_files(result, out_dir, spec)
+    if engine == "explicit":
+        result = run_model(model, opts, spec_file=spec_file, progress=prog)
+    else:  # bmc | induction (explorer/symbolic, Z3)
+        from .symbolic import run_symbolic
+
+        result = run_symbolic(model, engine, opts, spec_file=spec_file, progress=prog)
+    if not raw_trace:
+        from .minimize import minimize_result
+
+        minimize_result(model, result, shortest=opts.strategy == "bfs")
+    _write_files(result, out_dir, spec, model)
     if as_json:
         click.echo(json.dumps(result.summary(), default=str))
     else:
@@ -158,7 +168,7 @@ def _header(model: Any, opts: Options) -> str:
     return f"Exploring {model.describe()}  faults: {faults}  {depth}  strategy: {opts.strategy}"
 
 
-def _write_files(result: Result, out_dir: str | None, spec: str) -> None:
+def _write_files(result: Result, out_dir: str | None, spec: str, model: Any = None) -> None:
     if not out_dir:
         return
     from .trace.render import write_outputs
@@ -169,15 +179,28 @@ def _write_files(result: Result, out_dir: str | None, spec: str) -> None:
         if v.trace is None:
             continue
         stem = v.property if len(result.violations) == 1 else f"{i:02d}-{v.property}"
-        v.files = {k: str(p) for k, p in write_outputs(v.trace, out, stem).items()}
+        v.files = {k: str(p) for k, p in write_outputs(v.trace, out, stem, model=model,
+                                                          stats=run_stats(result)).items()}
+
+
+def run_stats(r: Result) -> dict[str, Any]:
+    """The run's figures a saved trace keeps for its HTML report."""
+    s = r.summary()
+    return {k: s[k] for k in ("distinct_states", "transitions", "depth", "complete", "elapsed_s", "states_per_s",
+                              "backend") if k in s} | {"options": {k: v for k, v in r.options.items() if v}}
 
 
 def _print_result(r: Result, out_dir: str | None) -> None:
     from .trace.text import render_text
 
     color = _color(sys.stdout)
-    click.echo(f"{r.distinct_states:,} distinct states, {r.transitions:,} transitions, depth {r.depth}, "
-               f"{r.elapsed_s:.2f}s ({r.states_per_s:,.0f} states/s)")
+    if r.symbolic is not None:
+        from .symbolic import summary_line
+
+        click.echo(summary_line(r))
+    else:
+        click.echo(f"{r.distinct_states:,} distinct states, {r.transitions:,} transitions, depth {r.depth}, "
+                   f"{r.elapsed_s:.2f}s ({r.states_per_s:,.0f} states/s)")
     if r.depth_bound_hit:
         click.echo("The depth bound was reached: states deeper than it were not explored.")
     if r.stop_reason:
@@ -196,6 +219,12 @@ def _print_result(r: Result, out_dir: str | None) -> None:
             click.echo(f"{v.kind}: {v.property}: {v.reason}")
         for kind, path in v.files.items():
             click.echo(f"  wrote {kind}: {path}")
+        if v.files and "svg" not in v.files:
+            from .trace.render import renderer_hint
+
+            hint = renderer_hint()
+            if hint:
+                click.echo(f"  hint: {hint}")
     if r.violations and not out_dir and any(v.trace for v in r.violations):
         click.echo("\n(add --out DIR to save the trace as JSON and a sequence diagram)")
     verdict = {"ok": "No violation found.", "incomplete": "No violation found in the part explored.",
@@ -235,13 +264,14 @@ def replay_cmd(trace_file, spec) -> None:
 
 @main.command("render")
 @click.argument("trace_file", metavar="TRACE.json")
-@click.option("--format", "fmt", type=click.Choice(["svg", "png", "dot", "text", "itf"]), default="svg",
-              show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["svg", "png", "dot", "text", "itf", "mermaid", "html", "graph",
+                                                   "graph-dot", "all"]), default="svg", show_default=True,
+              help="graph: the whole state graph (small specs only) with the trace highlighted; all: every format.")
 @click.option("-o", "--output", default=None, help="Output file (default: next to the trace).")
 @click.option("--spec", default=None, metavar="SPEC.py", help="The spec file, if not the one the trace names.")
 @_guard
 def render_cmd(trace_file, fmt, output, spec) -> None:
-    """Draw a saved trace (re-executed against its spec) as SVG, PNG, DOT, text or ITF."""
+    """Draw a saved trace (re-executed against its spec): SVG, PNG, DOT, text, ITF, Mermaid, HTML or its state graph."""
     from .replay import render_file
 
     path = render_file(trace_file, fmt, output, spec)

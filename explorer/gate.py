@@ -87,7 +87,7 @@ def run_gate(paths: list[Path], *, junit: str | None = None, save_dir: str | Non
                     r, ok, msg = None, False, e.render()
                 o = GateOutcome(str(path), cls.__name__, exp, ok, msg, time.perf_counter() - t0, r)
                 if save_dir and r is not None and exp.verdict != "holds" and ok:
-                    o.files = _save(r, Path(save_dir), path, exp)
+                    o.files = _save(r, Path(save_dir), path, exp, model)
                 outcomes.append(o)
                 echo(f"{'ok  ' if ok else 'FAIL'} {path.name} {cls.__name__} [{exp.describe()}]: {msg}")
     passed = sum(o.passed for o in outcomes)
@@ -109,7 +109,9 @@ def _variant_name(exp: Expect) -> str:
     return "-".join(f"{k}={v}" for k, v in sorted(exp.params.items())) or "default"
 
 
-def _save(r: Result, root: Path, path: Path, exp: Expect) -> dict[str, str]:
+def _save(r: Result, root: Path, path: Path, exp: Expect, model=None) -> dict[str, str]:
+    """Writes the expected violation's minimised trace, in every format, to root/<file stem>/<variant>/."""
+    from .minimize import minimize
     from .trace.render import write_outputs
 
     v = next((v for v in r.violations if v.property == exp.property and v.trace is not None), None)
@@ -117,7 +119,15 @@ def _save(r: Result, root: Path, path: Path, exp: Expect) -> dict[str, str]:
         return {}
     out = root / path.stem / _variant_name(exp)
     out.mkdir(parents=True, exist_ok=True)
-    return {k: str(p) for k, p in write_outputs(v.trace, out, v.property).items()}
+    for old in out.iterdir():  # a regenerated folder holds only what this run wrote
+        if old.is_file() and old.suffix in (".txt", ".json", ".dot", ".svg", ".png", ".mmd", ".html"):
+            old.unlink()
+    trace = v.trace
+    if model is not None:
+        trace, _ = minimize(model, trace, shortest=True)
+    stats = {"distinct_states": r.distinct_states, "transitions": r.transitions, "depth": r.depth,
+             "complete": r.complete, "check": exp.describe()}
+    return {k: str(p) for k, p in write_outputs(trace, out, v.property, model=model, stats=stats).items()}
 
 
 def _write_junit(outcomes: list[GateOutcome], path: Path) -> None:

@@ -74,34 +74,74 @@ def replay_file(trace_file: str, spec: str | None = None) -> tuple[int, str]:
     return EXIT_OK, f"{what} (replayed {len(states) - 1} steps)"
 
 
+#: The formats `explore render` writes, and the file suffix of each.
+FORMATS = {"svg": "svg", "png": "png", "dot": "dot", "text": "txt", "itf": "itf.json", "mermaid": "mmd",
+           "html": "html", "graph": "states.svg", "graph-dot": "states.dot", "all": ""}
+
+
 def render_file(trace_file: str, fmt: str, output: str | None, spec: str | None = None) -> str:
-    """Re-executes a saved trace and draws it; returns the path written."""
+    """Re-executes a saved trace and draws it; returns the path written (the folder for `all`).
+
+    The verdict, the fields the property read, the lasso's loop start, the notes and the run's
+    statistics come from the file; states and step details from the re-execution.
+    """
     from .trace.dot import render_dot, render_svg
+    from .trace.html import render_html
     from .trace.json_io import trace_to_itf
+    from .trace.mermaid import render_mermaid
+    from .trace.render import RENDERER_HINT, write_outputs
     from .trace.text import render_text
 
+    if fmt not in FORMATS:
+        raise TraceFileError(f"unknown format {fmt!r}", hint="one of " + ", ".join(FORMATS))
     model, data, trace, states, failed_at = load_and_replay(trace_file, spec)
     if trace is None or failed_at is not None:
         raise TraceFileError(f"{trace_file} no longer replays against the spec (step {failed_at})",
                              hint="explore replay shows where it diverges")
     trace.violated, trace.kind, trace.reason = data.get("property"), data.get("kind"), data.get("reason")
+    trace.read = tuple(data.get("read") or ())
+    trace.loop_start = data.get("loop_start")
+    trace.notes = list(data.get("notes") or ())
+    stats = data.get("stats") if isinstance(data.get("stats"), dict) else None
+    trace.stats = dict(stats or {})
     base = Path(trace_file)
     stem = base.name[:-5] if base.name.endswith(".json") else base.stem
-    out = Path(output) if output else base.with_name(f"{stem}.{ 'itf.json' if fmt == 'itf' else fmt}")
+    if fmt == "all":
+        out_dir = Path(output) if output else base.parent
+        write_outputs(trace, out_dir, stem, model=model, stats=stats)
+        return str(out_dir)
+    out = Path(output) if output else base.with_name(f"{stem}.{FORMATS[fmt]}")
     if fmt == "text":
-        out.write_text(render_text(trace))
+        out.write_text(render_text(trace), encoding="utf-8")
     elif fmt == "itf":
         import json
 
-        out.write_text(json.dumps(trace_to_itf(trace), indent=1))
+        out.write_text(json.dumps(trace_to_itf(trace), indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    elif fmt == "mermaid":
+        out.write_text(render_mermaid(trace), encoding="utf-8")
+    elif fmt in ("graph", "graph-dot"):
+        from .trace.stategraph import state_graph_dot
+
+        dot = state_graph_dot(model, trace, states)  # raises GraphTooBig (exit 2) on a big graph
+        if fmt == "graph-dot":
+            out.write_text(dot, encoding="utf-8")
+        else:
+            _write_rendered(out, dot, "svg", RENDERER_HINT, render_svg)
     else:
         dot = render_dot(trace)
         if fmt == "dot":
-            out.write_text(dot)
+            out.write_text(dot, encoding="utf-8")
+        elif fmt == "html":
+            out.write_text(render_html(trace, render_svg(dot, "svg"), stats=stats, json_name=base.name,
+                                       dot_text=dot), encoding="utf-8")
         else:
-            data_bytes = render_svg(dot, fmt=fmt)
-            if data_bytes is None:
-                raise TraceFileError(f"no Graphviz renderer found for {fmt}",
-                                     hint="pip install graphviz-pure, or use --format dot")
-            out.write_bytes(data_bytes)
+            _write_rendered(out, dot, fmt, RENDERER_HINT, render_svg)
     return str(out)
+
+
+def _write_rendered(out: Path, dot: str, fmt: str, hint: str, render_svg: Any) -> None:
+    data_bytes = render_svg(dot, fmt=fmt)
+    if data_bytes is None:
+        raise TraceFileError(f"cannot draw {fmt}: no Graphviz renderer found, or the picture is too big to lay out",
+                             hint=hint.replace("only DOT was written", "use --format dot"))
+    out.write_bytes(data_bytes)

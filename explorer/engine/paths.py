@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any, Sequence
 
 from ..errors import NonDeterminismError
-from ..trace.model import Trace, TraceStep, diff
+from ..trace.model import Trace, TraceStep, diff, node_classes
 from .fingerprint import Fingerprinter
 
 
@@ -38,6 +38,7 @@ def rebuild(model: Any, fpr: Fingerprinter, path: Sequence[int], *, faults: str 
     trace = Trace(
         spec=model.name, spec_file=spec_file, params=dict(model.params), faults=faults,
         fields=tuple(model.fields), init_decisions=step0.decisions, initial=model.as_dict(state),
+        nodes=node_classes(model),
     )
     fp = path[0]
     for i, target in enumerate(path[1:], start=1):
@@ -73,7 +74,8 @@ def replay_trace(model: Any, init_decisions: Sequence[int], steps: Sequence[tupl
     if state is None:
         return None, [], 0
     trace = Trace(spec=model.name, spec_file=spec_file, params=dict(model.params), faults=faults,
-                  fields=tuple(model.fields), init_decisions=tuple(init_decisions), initial=model.as_dict(state))
+                  fields=tuple(model.fields), init_decisions=tuple(init_decisions), initial=model.as_dict(state),
+                  nodes=node_classes(model))
     states = [state]
     for k, (action, decisions) in enumerate(steps, start=1):
         r = model.replay(state, action, decisions)

@@ -169,6 +169,7 @@ def trace_to_json(trace: Trace) -> dict[str, Any]:
         "reason": trace.reason,
         "read": list(trace.read),
         "fields": list(trace.fields),
+        "nodes": dict(trace.nodes),
         "init_decisions": list(trace.init_decisions),
         "initial": _state(trace.initial),
         "steps": [
@@ -185,6 +186,7 @@ def trace_to_json(trace: Trace) -> dict[str, Any]:
         ],
         "loop_start": trace.loop_start,
         "notes": list(trace.notes),
+        "stats": _plain(trace.stats),
     }
 
 
@@ -247,6 +249,8 @@ def validate_trace_json(data: Any, where: str | None = None) -> None:
         _expect(data, key, (str, type(None)), bad, required=False)
     _expect(data, "loop_start", (int, type(None)), bad, required=False)
     _expect(data, "initial", dict, bad, required=False)
+    _expect(data, "nodes", dict, bad, required=False)
+    _expect(data, "stats", dict, bad, required=False)
     _ints(data.get("init_decisions", []), "init_decisions", bad)
     steps = data.get("steps")
     if not isinstance(steps, list):
@@ -282,6 +286,8 @@ def trace_from_json(data: dict[str, Any]) -> Trace:
         fields=tuple(data.get("fields") or initial), init_decisions=tuple(data.get("init_decisions") or ()),
         initial=initial, violated=data.get("property"), kind=data.get("kind"), reason=data.get("reason"),
         read=tuple(data.get("read") or ()), loop_start=data.get("loop_start"), notes=list(data.get("notes") or ()),
+        nodes={str(k): str(v) for k, v in (data.get("nodes") or {}).items()},
+        stats=dict(data.get("stats") or {}),
     )
     for i, s in enumerate(data["steps"], start=1):
         trace.steps.append(TraceStep(
