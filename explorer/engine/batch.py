@@ -589,6 +589,7 @@ class BatchSearch(Search):
     # Frontier columns use the smallest unsigned type that holds every code (uint8 for most specs),
     # and successors are computed a chunk of the frontier at a time so candidate arrays stay small.
     _CHUNK_CANDIDATES = 1 << 21  # successors computed at once (about 60 B each while deduplicated)
+    _MIN_CHUNK = 1024  # frontier states per chunk, at least
 
     def _bfs(self) -> None:
         r = self.result
@@ -644,6 +645,8 @@ class BatchSearch(Search):
                 n_ok = max(0, mx - r.distinct_states)
                 kfp, kpar, kem = kfp[:n_ok], kpar[:n_ok], kem[:n_ok]
                 truncated = True
+                if n_ok:  # the interpreted engine stops inside the parent of the last state kept
+                    r.transitions = trans_before + int(per_parent[kpar[-1]])
             if not len(kfp):
                 if truncated:
                     self._stop_reason = "max_states"
@@ -683,7 +686,7 @@ class BatchSearch(Search):
         n = len(fps)
         counts = np.zeros(n, dtype=np.int64)
         parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
-        chunk = max(1024, int(self._CHUNK_CANDIDATES / max(1.0, self._succ_per_state)))
+        chunk = max(self._MIN_CHUNK, int(self._CHUNK_CANDIDATES / max(1.0, self._succ_per_state)))
         a = 0
         while a < n:
             b = min(n, a + chunk)
@@ -735,11 +738,12 @@ class BatchSearch(Search):
             upar = np.concatenate([p[1] for p in parts])
             uem = np.concatenate([p[2] for p in parts])
             del parts
-            o = np.argsort(ufp, kind="stable")
-            sfp = ufp[o]
-            first = o[np.concatenate(([True], sfp[1:] != sfp[:-1]))]
-            del o, sfp
-            ufp, upar, uem = ufp[first], upar[first], uem[first]
+            if len(ufp) > 1:
+                o = np.argsort(ufp, kind="stable")
+                sfp = ufp[o]
+                first = o[np.concatenate(([True], sfp[1:] != sfp[:-1]))]
+                del o, sfp
+                ufp, upar, uem = ufp[first], upar[first], uem[first]
         rank, ordered = self._emit_rank()
         o = np.argsort(upar * len(ordered) + rank[uem], kind="stable")
         return cols, ufp[o], upar[o], uem[o], counts
