@@ -49,6 +49,7 @@ class Result:
     warnings: list[str] = field(default_factory=list)
     unchecked: list[str] = field(default_factory=list)  # properties this engine did not check
     backend: str = "interp"
+    symbolic: dict[str, Any] | None = None  # what the Z3 engines (bmc, induction) report; None for explicit
 
     @property
     def states_per_s(self) -> float:
@@ -111,6 +112,8 @@ class Result:
             ],
             "unchecked": self.unchecked,
             "warnings": self.warnings,
+            "engine": (self.symbolic or {}).get("engine", "explicit"),
+            **({"symbolic": self.symbolic} if self.symbolic is not None else {}),
         }
 
 
