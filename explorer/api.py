@@ -23,15 +23,21 @@ def load_model(spec: str | Path | type[Spec], params: dict[str, Any] | None = No
 
 
 def check(spec: str | Path | type[Spec], *, params: dict[str, Any] | None = None, faults: Any = None,
-          options: Options | None = None, progress: Callable[[str], None] | None = None, **opts: Any) -> Result:
+          options: Options | None = None, progress: Callable[[str], None] | None = None,
+          engine: str = "explicit", **opts: Any) -> Result:
     """Explores a spec and returns its Result.
 
     `opts` are Options fields: depth, max_states, time_limit, strategy, deadlock, max_violations, seed.
+    `engine="bmc"` (needs `depth`) or `"induction"` checks the invariants with Z3 (explorer.symbolic).
     >>> check("specs/lamport_twophase.py", params={"n": 3}).distinct_states
     288
     """
     o = (options or Options()).but(**opts) if opts else (options or Options())
     model, spec_file = load_model(spec, params, faults)
+    if engine != "explicit":
+        from .symbolic import run_symbolic
+
+        return run_symbolic(model, engine, o, spec_file=spec_file, progress=progress)
     return run_model(model, o, spec_file=spec_file, progress=progress)
 
 
