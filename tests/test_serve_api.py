@@ -276,10 +276,13 @@ def test_the_diagram_is_the_sequence_chart_of_the_path_up_to_the_cursor():
         c.take(lambda a: a["kind"] == "crash" and a["node"] == "coord")
         d = c.ok("GET", "/api/diagram")
         assert d["steps"] == 2 and "got Prepare()" in d["dot"] and "CRASH" in d["dot"]
+        status, svg = c.get("/api/diagram.svg")
         if find_renderer():
             assert d["svg"].startswith("<svg") and "CRASH" in d["svg"] and d["note"] is None
+            assert status == 200 and svg == d["svg"]
         else:
             assert d["svg"] is None and "no Graphviz renderer" in d["note"]
+            assert status == 404 and "no Graphviz renderer" in svg["error"]
         c.ok("POST", "/api/goto", {"index": 1})
         assert "CRASH" not in c.ok("GET", "/api/diagram")["dot"]
 
@@ -304,7 +307,7 @@ def test_opening_a_saved_counterexample_switches_to_its_parameters_and_shows_the
         assert v["spec"]["title"] == "TwoPC(n=2, variant='no_durable_log')"
         assert v["cursor"] == len(v["path"]) - 1 == v["loaded"]["steps"] > 3
         assert {i["name"]: i["holds"] for i in v["invariants"]} == {"atomicity": False}
-        assert any("switched from TwoPC(n=3" in n for n in v["loaded"]["notes"])
+        assert "switched from TwoPC(n=3, variant='correct') to the trace's TwoPC(n=2, variant='no_durable_log')" in v["loaded"]["notes"]
         v = c.ok("POST", "/api/goto", {"index": 2})  # step through it and branch off it
         v = c.take(lambda a: a["kind"] == "crash")
         assert v["cursor"] == 3 and len(v["path"]) == 4

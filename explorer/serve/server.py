@@ -8,6 +8,7 @@ Endpoints (see docs/serve.md):
   GET  /                 the page (index.html, app.js, app.css from explorer/serve/static)
   GET  /api/state        the current state, enabled actions, invariants, the path
   GET  /api/diagram      the sequence diagram of the path up to the cursor: {svg, dot, note}
+  GET  /api/diagram.svg  the same chart as an SVG file (the page's "open full size")
   GET  /api/trace.json   the whole path as a replayable trace file
   POST /api/step         {state_id, action, decisions}
   POST /api/goto         {index}            back and forward along the path
@@ -168,6 +169,12 @@ class _Handler(BaseHTTPRequestHandler):
         elif path == "/api/diagram":
             with s.lock:
                 self._json(200, s.diagram())
+        elif path == "/api/diagram.svg":
+            with s.lock:
+                d = s.diagram()
+            if d["svg"] is None:
+                raise ApiError(404, d["note"] or "no drawing")
+            self._send(200, d["svg"].encode("utf-8"), "image/svg+xml; charset=utf-8")
         elif path == "/api/trace.json":
             from ..trace.json_io import trace_to_json
 

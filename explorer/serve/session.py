@@ -304,11 +304,13 @@ class Session:
         faults = data.get("faults")
         notes = []
         same_faults = (faults or None) == (getattr(self.model, "faults_text", None) or None)
-        if not same_faults or any(self.model.params.get(k) != v for k, v in params.items()):
+        same_params = all(self.model.params.get(k) == v for k, v in params.items())
+        if not (same_faults and same_params):
             old = self.model.describe(), getattr(self.model, "faults_text", None) or "none"
             self._load(params, faults)
-            notes.append(f"switched from {old[0]} with faults {old[1]} to the trace's {self.model.describe()} "
-                         f"with faults {faults or 'none'}")
+            what = [] if same_params else [f"from {old[0]} to the trace's {self.model.describe()}"]
+            what += [] if same_faults else [f"from faults {old[1]} to the trace's faults {faults or 'none'}"]
+            notes.append("switched " + " and ".join(what))
         steps = [(s["action"], tuple(s["decisions"])) for s in data["steps"]]
         _trace, states, failed_at = replay_trace(self.model, tuple(data.get("init_decisions") or ()), steps)
         if failed_at == 0:
