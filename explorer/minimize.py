@@ -256,6 +256,18 @@ def _delta_debug(model: Any, trace: Trace, *, max_replays: int) -> tuple[Trace, 
     best = trace
     removed: list[str] = []
     replays = 0
+    # Faults first, one at a time from the last: a trace without a needless fault is easier to read,
+    # and chunk removal alone may keep a fault and drop an ordinary step instead.
+    k = best.length - 1
+    while k >= 0 and replays < max_replays:
+        if k < best.length and is_fault(best.steps[k].info):
+            keep = best.steps[:k] + best.steps[k + 1:]
+            replays += 1
+            cand = _replay_loose(model, best, [(s.action, s.decisions, s.label) for s in keep])
+            if cand is not None and cand.length < best.length:
+                removed.append(best.steps[k].label)
+                best = cand
+        k -= 1
     chunk = max(1, best.length // 2)
     while chunk >= 1 and best.length > 0 and replays < max_replays:
         progress = False
