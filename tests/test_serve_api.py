@@ -313,6 +313,17 @@ def test_opening_a_saved_counterexample_switches_to_its_parameters_and_shows_the
         assert v["cursor"] == 3 and len(v["path"]) == 4
 
 
+def test_a_trace_that_does_not_open_leaves_the_spec_and_the_path_as_they_were(atomicity_trace):
+    data = json.loads(atomicity_trace.read_text())
+    data["init_decisions"] = [7]  # no such initial state
+    with running(TWOPC, faults="crash=1") as c:
+        before = c.take(is_deliver_yes("p1"))
+        status, err = c.post("/api/trace", data)
+        assert status == 400 and "the trace's initial state is not an initial state of the spec" in err["error"]
+        after = c.state()
+        assert after["spec"]["title"] == "TwoPC(n=3, variant='correct')" and after["path"] == before["path"]
+
+
 def test_explore_serve_with_a_trace_and_no_spec_opens_the_trace_with_its_own_spec(atomicity_trace):
     with running(None, trace=str(atomicity_trace)) as c:
         v = c.state()

@@ -292,7 +292,18 @@ class Session:
 
     # ------------------------------------------------------------------ saved traces
     def load_trace(self, data: Any, where: str = "the uploaded trace") -> dict[str, Any]:
-        """Opens a saved trace (the dict of its JSON file): replays it and makes it the path, cursor at its end."""
+        """Opens a saved trace (the dict of its JSON file): replays it and makes it the path, cursor at its end.
+
+        All or nothing: a trace that cannot be opened leaves the spec, the path and the cursor as they were.
+        """
+        before = dict(self.__dict__)
+        try:
+            return self._load_trace(data, where)
+        except BaseException:
+            self.__dict__.update(before)
+            raise
+
+    def _load_trace(self, data: Any, where: str) -> dict[str, Any]:
         from ..trace.json_io import decode_value as dec
         from ..trace.json_io import validate_trace_json
 

@@ -88,6 +88,7 @@ function render(v) {
   $("#btn-start").disabled = $("#btn-back").disabled = v.cursor === 0;
   $("#btn-forward").disabled = $("#btn-end").disabled = v.cursor >= last;
   $("#state-fp").textContent = v.state_id;
+  $("#diagram-title").textContent = spec.actor ? "Sequence diagram of the path so far" : "The path so far, state by state";
   renderInitSelect(v);
   renderState(v);
   renderInvariants(v);
