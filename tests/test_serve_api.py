@@ -188,6 +188,31 @@ def test_a_plain_spec_shows_its_fields_and_groups_actions_by_name():
         assert v["invariants"][0]["holds"] is False and v["invariants"][0]["reason"] == "x reached 3"
 
 
+def test_parameters_and_fault_budgets_can_be_changed_from_the_page():
+    with running(TWOPC) as c:
+        v = c.state()
+        assert v["spec"]["faults"] == "none" and "faults" not in [g["title"] for g in v["actions"]]
+        assert v["spec"]["param_defs"][1] == {"name": "variant", "text": "correct",
+                                              "choices": ["correct", "no_durable_log"], "help": "correct, or a known bug"}
+        c.take(is_deliver_yes("p1"))
+        v = c.ok("POST", "/api/configure", {"params": {"n": "2"}, "faults": "crash=1"})
+        assert v["spec"]["title"] == "TwoPC(n=2, variant='correct')" and v["spec"]["faults"] == "crash=1"
+        assert v["cursor"] == 0 and len(v["state"]["nodes"]) == 3
+        assert [a["text"] for a in v["actions"][-1]["actions"]] == ["crash coord", "crash p1", "crash p2"]
+        assert v["configured"]["from"] == "TwoPC(n=3, variant='correct') with faults none"
+        for body, want in (({"params": {"n": "many"}}, "--param n=many: expected an integer"),
+                           ({"params": {"m": "1"}}, "TwoPC has no parameter 'm'"),
+                           ({"faults": "meteor=1"}, "unknown fault kind 'meteor'"),
+                           ({"params": ["n"]}, "params must be an object")):
+            status, data = c.post("/api/configure", body)
+            assert status == 400 and want in data["error"], (body, data)
+        assert c.state()["spec"]["title"] == "TwoPC(n=2, variant='correct')"
+    with running(COUNTER) as c:
+        status, data = c.post("/api/configure", {"faults": "crash=1"})
+        assert status == 400 and "faults apply to actor specs" in data["error"]
+        assert c.ok("POST", "/api/configure", {"params": {"k": "3"}})["spec"]["title"] == "Counter(k=3)"
+
+
 # ---------------------------------------------------------------------- moving along the path
 def test_back_and_forward_move_along_the_path_and_a_different_step_cuts_the_rest_off():
     with running(TWOPC, faults="crash=1") as c:

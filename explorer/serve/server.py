@@ -17,6 +17,7 @@ Endpoints (see docs/serve.md):
   POST /api/search       {state_id, max_states?, time_limit?, depth?, deadlock?}
   POST /api/jump         {fingerprint, max_states?, time_limit?}
   POST /api/trace        the JSON of a saved trace file
+  POST /api/configure    {params?, faults?}  the spec again with other parameters or fault budgets
 """
 from __future__ import annotations
 
@@ -197,6 +198,7 @@ class _Handler(BaseHTTPRequestHandler):
                                               b.get("depth"), b.get("deadlock", False)),
             "/api/jump": lambda b: s.jump(b.get("fingerprint"), b.get("max_states"), b.get("time_limit")),
             "/api/trace": lambda b: s.load_trace(b),
+            "/api/configure": lambda b: s.configure(b.get("params"), b.get("faults")),
         }
         fn = routes.get(path)
         if fn is None:

@@ -96,6 +96,25 @@ class Session:
         self._diagram_cache.clear()
         self.reset(0)
 
+    def configure(self, params: Any = None, faults: Any = None) -> dict[str, Any]:
+        """Reloads the spec with other parameters (name -> text, as for --param) and fault budgets; a new path.
+
+        A bad value is a UsageError and leaves everything as it was.
+        """
+        if params is not None and not (isinstance(params, dict) and all(isinstance(k, str) for k in params)):
+            raise UsageError(f"params must be an object of name: value, not {params!r}")
+        if faults is not None and not isinstance(faults, str):
+            raise UsageError(f"faults must be text such as 'crash=1,loss=1', not {faults!r}")
+        if faults and faults.strip() not in ("", "none") and not self.actor:
+            raise UsageError(f"{self.model.name} is a plain Spec: faults apply to actor specs (Protocol) only")
+        merged = {**dict(self.model.params), **(params or {})}
+        old = self.model.describe(), getattr(self.model, "faults_text", None) or "none"
+        self._load(merged, faults if faults is not None else getattr(self.model, "faults_text", None))
+        out = self.view()
+        out["configured"] = {"from": f"{old[0]} with faults {old[1]}",
+                             "to": f"{self.model.describe()} with faults {out['spec']['faults']}"}
+        return out
+
     def _entry(self, state: tuple, step: Step | None) -> Entry:
         return Entry(state, step, self.fpr.of(state))
 
@@ -433,6 +452,7 @@ class Session:
         return {
             "spec": {"name": m.name, "title": m.describe(), "file": self.spec_file, "actor": self.actor,
                      "params": {k: show(v) for k, v in m.params.items()},
+                     "param_defs": self._param_defs(),
                      "faults": getattr(m, "faults_text", None) or "none",
                      "initial_states": len(self.inits)},
             "state_id": fp_hex(e.fp),
@@ -449,6 +469,17 @@ class Session:
             "invariants": invariants,
             "properties": self._other_properties(e.state),
         }
+
+    def _param_defs(self) -> list[dict[str, Any]]:
+        """Returns each parameter as the settings form edits it: its value as --param text, choices, help."""
+        defs = getattr(self.model.spec_cls, "_param_defs", {}) or {}
+        out = []
+        for name, v in self.model.params.items():
+            p = defs.get(name)
+            choices = [c if isinstance(c, str) else show(c) for c in p.choices] if p is not None and p.choices else None
+            out.append({"name": name, "text": v if isinstance(v, str) else show(v), "choices": choices,
+                        "help": getattr(p, "help", "") or ""})
+        return out
 
     def _path_item(self, i: int, e: Entry) -> dict[str, Any]:
         if e.step is None:

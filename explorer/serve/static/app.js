@@ -90,6 +90,7 @@ function render(v) {
   $("#state-fp").textContent = v.state_id;
   $("#diagram-title").textContent = spec.actor ? "Sequence diagram of the path so far" : "The path so far, state by state";
   renderInitSelect(v);
+  renderSettings(v);
   renderState(v);
   renderInvariants(v);
   renderActions(v);
@@ -105,6 +106,29 @@ function renderInitSelect(v) {
   sel.replaceChildren(...Array.from({ length: v.spec.initial_states }, (_, k) =>
     el("option", { value: String(k), text: `initial state ${k}` })));
   sel.value = String(v.init);
+}
+
+function renderSettings(v) {
+  const spec = v.spec;
+  const params = spec.param_defs.map((p) => `${p.name}=${p.text}`).join(", ");
+  $("#settings-summary").textContent = `parameters: ${params || "none"}  ·  faults: ${spec.faults}  (change)`;
+  const box = $("#settings-params");
+  box.replaceChildren();
+  for (const p of spec.param_defs) {
+    const input = p.choices
+      ? el("select", { "data-param": p.name }, ...p.choices.map((c) => el("option", { value: c, text: c })))
+      : el("input", { "data-param": p.name, type: "text", size: "10", spellcheck: "false" });
+    input.value = p.text;
+    box.append(el("label", { title: p.help }, `${p.name} `, input));
+  }
+  $("#settings-faults-row").hidden = !spec.actor;
+  $("#settings-faults").value = spec.faults === "none" ? "" : spec.faults;
+}
+
+function configure(faults) {
+  const params = {};
+  for (const input of document.querySelectorAll("#settings-params [data-param]")) params[input.dataset.param] = input.value;
+  return act("POST", "/api/configure", { params, faults });
 }
 
 function renderState(v) {
@@ -201,6 +225,15 @@ function renderActions(v) {
     if (!g.actions.length) div.append(el("div", { class: "none", text: "nothing enabled" }));
     box.append(div);
   }
+  if (v.spec.actor && v.spec.faults === "none") {
+    const off = el("div", { class: "group g-faults faults-off", "data-group": "faults-off" },
+      el("h3", { text: "Faults are off" }),
+      el("div", { text: "Enable a budget to inject faults by hand (this starts a new path):" }));
+    for (const f of ["crash=1", "loss=1,dup=1", "partition=1", "all"]) {
+      off.append(el("button", { type: "button", "data-faults": f, onclick: () => configure(f), text: `enable ${f}` }));
+    }
+    box.append(off);
+  }
   if (!v.enabled && !v.actions_error) box.append(el("div", { class: "none", text: "No action is enabled: every run stops here (a deadlock, unless the protocol is done)." }));
 }
 
@@ -240,6 +273,7 @@ function renderTools(v) {
   }
   if (v.jump) { lines.push(`jumped to the state: ${v.jump.where}` + (v.jump.searched ? ` (searched ${v.jump.searched.toLocaleString()} states)` : "")); }
   if (v.loaded) showNotice(v.loaded.notes.join("\n"));
+  if (v.configured) showNotice(`now exploring ${v.configured.to} (was ${v.configured.from}); a new path starts here`);
   if (lines.length) {
     box.className = "tool-result " + cls;
     box.textContent = lines.join("\n");
@@ -291,6 +325,10 @@ function wire() {
     $("#tool-result").textContent = "searching…";
     act("POST", "/api/search", { state_id: view.state_id, max_states: Number($("#search-max").value) || null,
       time_limit: Number($("#search-time").value) || null, deadlock: $("#search-deadlock").checked });
+  };
+  $("#settings-form").onsubmit = (e) => {
+    e.preventDefault();
+    configure($("#settings-faults").value.trim() || "none");
   };
   $("#jump-form").onsubmit = (e) => {
     e.preventDefault();
