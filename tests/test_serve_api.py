@@ -408,6 +408,12 @@ def test_an_invariant_that_raises_is_shown_as_an_error_of_that_invariant():
         assert inv["name"] == "known" and inv["holds"] is None and "KeyError" in inv["reason"]
 
 
+def test_a_random_walk_stops_where_an_invariant_raises_instead_of_failing():
+    with running(BAD / "invariant_raises.py") as c:
+        v = c.ok("POST", "/api/random", {"state_id": None, "steps": 10, "seed": 3})
+        assert v["walk"]["outcome"] == "stopped: known raised (see Invariants)" and v["cursor"] == 2
+
+
 def test_requests_for_another_host_name_are_refused():
     with running(COUNTER) as c:
         status, data = c.get("/api/state", headers={"Host": "evil.example:80"})

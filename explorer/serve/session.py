@@ -196,9 +196,12 @@ class Session:
             del self.path[self.cursor + 1:]
             self._push(nxt, step)
             taken += 1
-            bad = [name for name, res in self.model.check_invariants(nxt) if not res.holds]
-            if bad:
-                why = f"stopped: {', '.join(bad)} is violated"
+            checks = self._invariants(nxt)
+            bad = [name for name, ok, _r, _read in checks if ok is False]
+            raised = [name for name, ok, _r, _read in checks if ok is None]
+            if bad or raised:
+                why = "stopped: " + "; ".join([f"{', '.join(bad)} is violated"] * bool(bad) +
+                                              [f"{', '.join(raised)} raised (see Invariants)"] * bool(raised))
                 break
         out = self.view()
         out["walk"] = {"taken": taken, "seed": seed, "outcome": why}
