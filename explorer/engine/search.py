@@ -36,12 +36,12 @@ class Search:
         self.opts = opts
         self.faults = faults
         self.spec_file = spec_file
-        self.fpr = Fingerprinter(tuple(model.fields))
+        self.fpr = _fingerprinter(model, opts)
         self.parents: dict[int, int] = {}
         self.result = Result(spec=model.name, params=dict(model.params), faults=faults,
                              options={"depth": opts.depth, "strategy": opts.strategy,
                                       "max_states": opts.max_states, "time_limit": opts.time_limit,
-                                      "deadlock": opts.deadlock})
+                                      "deadlock": opts.deadlock, "symmetry": opts.symmetry})
         self.result.unchecked = [p.name for p in getattr(model, "liveness", [])]
         self._seen_violation_keys: set[tuple[str, str]] = set()
         self._unwitnessed = set(model.reachables())
@@ -154,8 +154,11 @@ class Search:
 
     def _violation(self, prop: str, kind: str, fp: int, reason: str | None, read=(), via=None) -> None:
         trace = self._trace_to(fp, via=via)
-        last = trace.steps[-1].action if trace.steps else "init"
-        key = (prop, last)
+        last = trace.steps[-1] if trace.steps else None
+        # distinct by property and last action; for actors the action includes what was delivered or
+        # which timer fired ("deliver Decision"), since every delivery is one `deliver` action
+        what = last.info.get("msg_type") or last.info.get("timer") if last is not None else None
+        key = (prop, "init" if last is None else f"{last.action} {what}" if what else last.action)
         if key in self._seen_violation_keys:
             return
         self._seen_violation_keys.add(key)
@@ -296,6 +299,20 @@ class Search:
                     self._tick(0)
             if d >= limit:
                 r.depth_bound_hit = True
+
+
+def _fingerprinter(model: Any, opts: Options):
+    """A plain Fingerprinter, or with --symmetry one that fingerprints canonical representatives."""
+    if not opts.symmetry:
+        return Fingerprinter(tuple(model.fields))
+    from ..errors import UsageError
+    from .symmetry import SymmetricFingerprinter, declares_symmetry, symmetry_groups
+
+    if not declares_symmetry(model):
+        raise UsageError(f"--symmetry: {model.name} declares no interchangeable ids",
+                         hint='declare them: n = param(3, symmetric=True) in a plain spec, '
+                         'Participant(symmetric="p") in nodes() of an actor spec')
+    return SymmetricFingerprinter(model, symmetry_groups(model))
 
 
 def _peak_rss_mb() -> float:

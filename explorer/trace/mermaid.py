@@ -17,8 +17,8 @@ from .text import change_lines, messages_of, verdict_line
 
 def _t(text: Any) -> str:
     """Escapes text for a Mermaid message or note: `#` and `;` as entity codes, newlines as <br/>."""
-    s = str(text).replace("#", "#35;").replace(";", "#59;")
-    s = s.replace("<", "#lt;").replace(">", "#gt;")
+    codes = {"#": "#35;", ";": "#59;", "<": "#lt;", ">": "#gt;"}
+    s = "".join(codes.get(c, c) for c in str(text))  # one pass: an inserted code is never escaped again
     return s.replace("\r\n", "\n").replace("\n", "<br/>")
 
 
