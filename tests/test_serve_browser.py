@@ -29,10 +29,13 @@ WAIT_S = 20
 
 @pytest.fixture(scope="module")
 def saved_trace(tmp_path_factory):
-    """Starts writing the no_durable_log counterexample with the CLI, in the background; yields its path."""
+    """Starts writing the no_durable_log counterexample with the CLI, in the background; yields a wait for its path.
+
+    n=2 keeps the search to a second or two (n=3 takes ten times longer for the same bug).
+    """
     out = tmp_path_factory.mktemp("counterexample")
     proc = subprocess.Popen([sys.executable, "-m", "explorer.cli", str(TWOPC), "--param", "variant=no_durable_log",
-                             "--faults", "crash=1", "--out", str(out), "--no-progress"], cwd=ROOT,
+                             "--param", "n=2", "--faults", "crash=1", "--out", str(out), "--no-progress"], cwd=ROOT,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
     def wait() -> Path:
@@ -96,11 +99,12 @@ def shots(tmp_path):
 
 def until(driver, check, what: str):
     """Waits until `check(driver)` is truthy; fails naming `what`."""
-    from selenium.common.exceptions import TimeoutException
+    from selenium.common.exceptions import StaleElementReferenceException, TimeoutException
     from selenium.webdriver.support.ui import WebDriverWait
 
-    try:
-        return WebDriverWait(driver, WAIT_S).until(lambda d: check(d))
+    try:  # the page redraws its panels on every answer: an element read mid-redraw is stale, so look again
+        return WebDriverWait(driver, WAIT_S, poll_frequency=0.1, ignored_exceptions=(StaleElementReferenceException,)).until(
+            lambda d: check(d))
     except TimeoutException:
         error = driver.execute_script("return document.getElementById('error').hidden ? '' : "
                                       "document.getElementById('error-text').textContent")
@@ -177,7 +181,7 @@ def test_a_saved_counterexample_opens_from_the_page_and_can_be_stepped_through(b
         assert "not an explorer trace" in css(d, "#error-text")[0].text
 
         css(d, "#trace-file")[0].send_keys(str(trace))
-        until(d, lambda d: "no_durable_log" in css(d, "#spec-title")[0].text
+        until(d, lambda d: "TwoPC(n=2, variant='no_durable_log')" in css(d, "#spec-title")[0].text
               and css(d, '#invariants li[data-invariant="atomicity"]')[0].get_attribute("data-holds") == "false",
               "the counterexample's last state, atomicity red")
         assert not css(d, "#error")[0].is_displayed()
@@ -195,3 +199,4 @@ def test_a_saved_counterexample_opens_from_the_page_and_can_be_stepped_through(b
         click(d, 'button.act[data-kind="crash"][data-node="p1"]')  # branch off the trace
         until(d, lambda d: len(css(d, "#path li")) == 4 and diagram_steps(d) == 3, "a branch of three steps")
         assert css(d, '.node[data-node="p1"]')[0].get_attribute("data-crashed") == "true"
+        assert len(css(d, "#nodes .node")) == 3  # coord, p1, p2: the trace's n=2
