@@ -110,24 +110,10 @@ def _variant_name(exp: Expect) -> str:
 
 
 def _save(r: Result, root: Path, path: Path, exp: Expect, model=None) -> dict[str, str]:
-    """Writes the expected violation's minimised trace, in every format, to root/<file stem>/<variant>/."""
-    from .minimize import minimize
-    from .trace.render import write_outputs
+    """Writes the expected violation's minimised trace in every format (explorer/counterexamples.py)."""
+    from .counterexamples import save_expected_violation
 
-    v = next((v for v in r.violations if v.property == exp.property and v.trace is not None), None)
-    if v is None:
-        return {}
-    out = root / path.stem / _variant_name(exp)
-    out.mkdir(parents=True, exist_ok=True)
-    for old in out.iterdir():  # a regenerated folder holds only what this run wrote
-        if old.is_file() and old.suffix in (".txt", ".json", ".dot", ".svg", ".png", ".mmd", ".html"):
-            old.unlink()
-    trace = v.trace
-    if model is not None:
-        trace, _ = minimize(model, trace, shortest=True)
-    stats = {"distinct_states": r.distinct_states, "transitions": r.transitions, "depth": r.depth,
-             "complete": r.complete, "check": exp.describe()}
-    return {k: str(p) for k, p in write_outputs(trace, out, v.property, model=model, stats=stats).items()}
+    return save_expected_violation(r, root, path, exp, model)
 
 
 def _write_junit(outcomes: list[GateOutcome], path: Path) -> None:

@@ -110,16 +110,36 @@ class _Msg:
 Line = tuple[str, str | None, bool]  # text, colour (None: default), bold
 
 
-def _html(lines: list[Line]) -> str:
+def _html(lines: list[Line], width: int | None = None) -> str:
     """Returns left-aligned label lines as HTML-like label content (text escaped by `_esc`)."""
     out = []
     for text, color, bold in lines:
-        s = _esc(text)
-        if s:  # Graphviz rejects an empty <b></b> or <font></font>
-            s = f"<b>{s}</b>" if bold else s
-            s = f'<font color="{color}">{s}</font>' if color else s
-        out.append(s + '<br align="left"/>')
+        for piece in _wrap(str(text), width or WRAP):
+            s = _esc(piece)
+            if s:  # Graphviz rejects an empty <b></b> or <font></font>
+                s = f"<b>{s}</b>" if bold else s
+                s = f'<font color="{color}">{s}</font>' if color else s
+            out.append(s + '<br align="left"/>')
     return "".join(out)
+
+
+#: Label lines longer than this are wrapped, so one long value cannot push the lifelines apart.
+WRAP = 60
+
+
+def _wrap(text: str, width: int = WRAP) -> list[str]:
+    """Splits a long label line after commas or spaces; continuation lines are indented."""
+    if len(text) <= width:
+        return [text]
+    out, rest = [], text
+    while len(rest) > width:
+        cut = max(rest.rfind(", ", 0, width) + 1, rest.rfind(" ", 0, width))
+        if cut <= width // 3:
+            cut = width
+        out.append(rest[:cut].rstrip())
+        rest = "    " + rest[cut:].lstrip()
+    out.append(rest)
+    return out
 
 
 def _title(trace: Trace) -> str:
@@ -141,6 +161,7 @@ class _SequenceChart:
         self.col = {nid: j for j, nid in enumerate(self.nodes)}
         self.msgs = _match_messages(trace)
         self.colors: dict[str, str] = {}
+        self.distinct = {m.text for m in self.msgs}
         for m in self.msgs:
             self._color(m.text)
         self.lost_in_row: dict[int, tuple[str, int]] = {}  # row -> (node id, column it goes before)
@@ -198,7 +219,7 @@ class _SequenceChart:
         if kind == "loss":
             self.used.add("loss")
             src, dst = info.get("src"), info.get("dst")
-            lines = [(f"{i} lost", _RED, True), (str(info.get("msg", "")), _RED, False)]
+            lines = [(f"{i} lost", _RED, True), (f"{info.get('msg', '')} to {dst}", _RED, False)]
             self.lines.append(f'  lost_{i} [shape=plaintext, label=<<font color="{_RED}" point-size="24"><b>×</b>'
                               f"</font><br/>{_html(lines)}>];")
             if dst in self.col:
@@ -318,11 +339,12 @@ class _SequenceChart:
                                   f'arrowhead=empty, constraint=false, class="msg inflight"];')
 
     def _color(self, text: str) -> str:
-        """Returns the colour of a message kind (its class name), the same for every copy."""
-        kind = text.split("(", 1)[0]
-        if kind not in self.colors:
-            self.colors[kind] = _PALETTE[len(self.colors) % len(_PALETTE)]
-        return self.colors[kind]
+        """Returns the colour of a message: one per distinct message, so Decision(commit=True) and
+        Decision(commit=False) differ; by class name alone once there are more messages than colours."""
+        key = text if len(self.distinct) <= len(_PALETTE) else text.split("(", 1)[0]
+        if key not in self.colors:
+            self.colors[key] = _PALETTE[len(self.colors) % len(_PALETTE)]
+        return self.colors[key]
 
     def _partitions(self) -> None:
         start, k = None, 0
@@ -349,7 +371,7 @@ class _SequenceChart:
                  (f"messages across the cut cannot be delivered ({until})", _RED, False)]
         self.lines += [
             f"  subgraph cluster_partition_{k} {{",
-            f'    style="filled,dashed"; fillcolor="#fdecec"; color="{_RED}"; labeljust=l; fontsize=10; label=<{_html(label)}>;',
+            f'    style="filled,dashed"; fillcolor="#fdecec"; color="{_RED}"; labeljust=l; fontsize=10; label=<{_html(label, 200)}>;',
             "    " + "; ".join(members) + ";",
             "  }",
         ]
@@ -378,11 +400,11 @@ class _SequenceChart:
         lines += [(f"{f}: {show_field(f, final[f])}", None, False) for f in t.read
                   if f in final and f not in node_fields and f not in ("crashed", "faults_left")]
         self.lines.append(f'  verdict [shape=box, style="filled,bold", color="{_RED}", fillcolor="{_PALE_RED}", '
-                          f"penwidth=2, fontsize=11, label=<{_html(lines)}>];")
+                          f"penwidth=2, fontsize=11, label=<{_html(lines, 110)}>];")
         for nid in self.nodes:
             self.lines.append(f"  {self.a(nid, self.n + 1)} -> verdict [style=invis];")
         legend = [text for key, text in _LEGEND if key in self.used or key == "always"]
-        self.lines.append(f'  legend [shape=plaintext, fontsize=9, label=<{_html([(x, "#616161", False) for x in legend])}>];')
+        self.lines.append(f'  legend [shape=plaintext, fontsize=9, label=<{_html([(x, "#616161", False) for x in legend], 200)}>];')
         self.lines.append("  verdict -> legend [style=invis];")
 
 

@@ -7,6 +7,7 @@ an actor spec is shown as messages (`p1→coord Vote(yes=True)`), the way the di
 """
 from __future__ import annotations
 
+import dataclasses
 from collections import Counter
 from collections.abc import Iterable
 from typing import Any
@@ -61,9 +62,34 @@ def change_lines(name: str, old: Any, new: Any, indent: str = "    ") -> list[st
         rows = [f"- {show(k)}: {show(old[k])}" for k in _sorted(old.keys() - new.keys())]
         rows += [f"+ {show(k)}: {show(new[k])}" for k in _sorted(new.keys() - old.keys())]
         return lines + _block(f"{indent}{name}: ", rows)
-    if type(old) is FrozenList and type(new) is FrozenList and len(new) > len(old) and new[:len(old)] == old:
-        return _block(f"{indent}{name}: ", [f"+ {show(v)}  (appended)" for v in new[len(old):]])
+    if type(old) is type(new) and type(old) in (FrozenList, tuple) and len(new) >= len(old) \
+            and len(show(old)) + len(show(new)) > 50:  # a short sequence reads better whole
+        changed = [i for i in range(len(old)) if _differ(old[i], new[i])]
+        if len(changed) <= 2 and (changed or len(new) > len(old)):
+            lines = [ln for i in changed for ln in _element_lines(f"{indent}{name}[{i}]", old[i], new[i])]
+            return lines + _block(f"{indent}{name}: ", [f"+ {show(v)}  (appended)" for v in new[len(old):]])
     return [f"{indent}{name}: {show(old)} {ARROW} {show(new)}"]
+
+
+def _record(v: Any) -> tuple[str, dict[str, Any]] | None:
+    """Returns (type name, fields) of a frozen dataclass or of one read back from JSON, else None."""
+    if dataclasses.is_dataclass(v) and not isinstance(v, type):
+        if type(v).__name__ == "DecodedMessage":
+            return v.name, dict(v.fields)
+        return type(v).__name__, {f.name: getattr(v, f.name) for f in dataclasses.fields(v)}
+    if isinstance(v, tuple) and hasattr(v, "_fields"):  # a namedtuple
+        return type(v).__name__, dict(zip(v._fields, v, strict=True))
+    return None
+
+
+def _element_lines(head: str, old: Any, new: Any) -> list[str]:
+    """Returns `head: old → new`, or one line per changed field when both are records of one type."""
+    a, b = _record(old), _record(new)
+    if a is not None and b is not None and a[0] == b[0] and a[1].keys() == b[1].keys():
+        rows = [f"{head}.{k}: {show(a[1][k])} {ARROW} {show(b[1][k])}" for k in a[1] if _differ(a[1][k], b[1][k])]
+        if rows:
+            return rows
+    return [f"{head}: {show(old)} {ARROW} {show(new)}"]
 
 
 def messages_of(value: Any) -> Counter | None:
