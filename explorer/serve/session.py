@@ -94,7 +94,7 @@ class Session:
         self.blueprint: dict[str, type] = dict(getattr(model, "_base", {}).get("_blueprint") or {})
         self.actor = bool(self.blueprint) and "network" in model.fields
         self._diagram_cache.clear()
-        self.reset(0)
+        self._reset(0)
 
     def configure(self, params: Any = None, faults: Any = None) -> dict[str, Any]:
         """Reloads the spec with other parameters (name -> text, as for --param) and fault budgets; a new path.
@@ -123,14 +123,17 @@ class Session:
         return self.path[self.cursor]
 
     def reset(self, init: int = 0) -> dict[str, Any]:
-        """Starts a new path at initial state number `init`."""
-        if not isinstance(init, int) or not 0 <= init < len(self.inits):
+        """Starts a new path at initial state number `init`; returns the view."""
+        self._reset(init)
+        return self.view()
+
+    def _reset(self, init: int) -> None:
+        if type(init) is not int or not 0 <= init < len(self.inits):
             raise NotFound(f"there is no initial state {init!r}: this spec has {len(self.inits)} (0..{len(self.inits) - 1})")
-        state, step = self.inits[init]
+        state, _step = self.inits[init]
         self.path = [self._entry(state, None)]
         self.init_index = init
         self.cursor = 0
-        return self.view()
 
     def check_state_id(self, state_id: Any) -> None:
         if state_id is None:
@@ -216,7 +219,7 @@ class Session:
                        max_states=_bounded("max_states", max_states, SEARCH_MAX_STATES, HARD_MAX_STATES),
                        time_limit=_bounded("time_limit", time_limit, SEARCH_TIME_LIMIT_S, HARD_TIME_LIMIT_S, float),
                        depth=_bounded("depth", depth, None, 10_000))
-        start = self.current
+        start, start_index = self.current, self.cursor
         result = Search(_FromHere(self.model, start.state), opts, faults=getattr(self.model, "faults_text", None),
                         spec_file=self.spec_file).run()
         stats = {k: v for k, v in result.summary().items()
@@ -237,7 +240,7 @@ class Session:
                     raise ActionError(f"the trace found could not be replayed at its step {s.index} ({s.label})")
                 self._push(*r)
             stats["found"] = {"property": found.property, "kind": found.kind, "reason": found.reason,
-                              "length": t.length, "from_step": self.path.index(start)}
+                              "length": t.length, "from_step": start_index}
         stats["notes"] = notes
         out = self.view()
         out["search"] = stats
@@ -261,7 +264,7 @@ class Session:
                            hint="copy a fingerprint shown by this page, or raise the search bounds" if not complete
                            else "copy a fingerprint shown by this page for this spec, parameters and faults")
         init, steps = route
-        self.reset(init)
+        self._reset(init)
         for action, decisions in steps:
             r = self.model.replay(self.current.state, action, decisions)
             if r is None:
@@ -350,7 +353,7 @@ class Session:
             raise TraceFileError("the trace's initial state is not an initial state of the spec any more", where=where,
                                  hint="the spec changed since the trace was saved; run explore again to get a new one")
         init = next(k for k, (s, st) in enumerate(self.inits) if tuple(st.decisions) == tuple(data.get("init_decisions") or ()))
-        self.reset(init)
+        self._reset(init)
         for action, decisions in steps[:len(states) - 1]:
             self._push(*self.model.replay(self.current.state, action, decisions))
         if failed_at is not None:
