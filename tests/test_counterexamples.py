@@ -7,7 +7,6 @@ regenerate the folder (counterexamples/README.md) rather than editing it.
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
