@@ -12,7 +12,8 @@ Message identity: in an actor trace, a step's `info` names the message it delive
 duplicated as `src`, `dst` and `msg` (its printed form), and each send as `(src, dst, msg)` in
 `info["sends"]`. Copies of one message are indistinguishable in the state (the network is a
 multiset), so renderers pair a delivery with the oldest copy in flight (first sent, first
-matched); `info["copies"]`, when present, is how many identical copies were in flight before the step.
+matched). A per-copy number would be new state (and change every state count), so there is none:
+the pairing is exact up to swapping identical copies, which draw the same.
 """
 from __future__ import annotations
 
