@@ -300,3 +300,27 @@ def test_max_violations_on_twopc_tells_a_delivered_decision_from_a_duplicated_on
     keys = [(v.property, v.trace.steps[-1].action, v.trace.steps[-1].info.get("msg_type")) for v in r.violations]
     assert len(keys) == len(set(keys)) >= 2
     assert ("atomicity", "deliver", "Decision") in keys and ("atomicity", "duplicate", "Decision") in keys
+
+
+# ---------------------------------------------------------------------- without a renderer
+
+def test_without_a_renderer_only_dot_is_written_and_the_report_says_how_to_get_one(monkeypatch, tmp_path):
+    from explorer.trace import dot as dot_module
+    from explorer.trace.render import RENDERER_HINT, renderer_hint
+
+    monkeypatch.setattr(dot_module.shutil, "which", lambda name: None)
+    files = write_outputs(_trace(Steps), tmp_path, "below_three")
+    assert "dot" in files and "svg" not in files and "png" not in files
+    assert "pip install graphviz-pure" in Path(files["html"]).read_text()
+    assert renderer_hint() == RENDERER_HINT and "graphviz-pure" in RENDERER_HINT
+
+
+def test_render_to_png_without_a_renderer_is_a_usage_error_with_a_hint(monkeypatch, saved, tmp_path):
+    from explorer.errors import TraceFileError
+    from explorer.replay import render_file
+    from explorer.trace import dot as dot_module
+
+    monkeypatch.setattr(dot_module.shutil, "which", lambda name: None)
+    with pytest.raises(TraceFileError) as e:
+        render_file(str(saved), "png", str(tmp_path / "x.png"))
+    assert e.value.exit_code == 2 and "--format dot" in e.value.render()
