@@ -496,7 +496,9 @@ def _state_chain(trace: Trace) -> str:
         body = "".join(f'<br align="left"/>{_esc(r)}' for r in rows) + '<br align="left"/>'
         if i == last and t.violated:
             verdict = verdict_line(t)
-            extra = "".join(f'<br align="left"/>{_esc(r)}' for r in ([t.reason] if t.reason else []))
+            shown = [t.reason] if t.reason else []
+            shown += [f"{f} = {show_field(f, t.final[f])}" for f in t.read if f in t.final]
+            extra = "".join(f'<br align="left"/>{_esc(r)}' for line in shown for r in _wrap(line, 90))
             out.append(f'  s{i} [color="{_RED}", fillcolor="{_PALE_RED}", penwidth=2, '
                        f'label=<<b>{_esc(head)}</b>{body}<font color="{_RED}"><b>{_esc(verdict)}</b>'
                        f'{extra}</font><br align="left"/>>];')
