@@ -239,13 +239,15 @@ def _print_result(r: Result, out_dir: str | None) -> None:
 @click.option("--save", "save_dir", default=None, metavar="DIR",
               help="Write the counterexample of every expected violation under DIR/<spec>/<variant>/.")
 @click.option("--json", "as_json", is_flag=True, help="Print the gate results as JSON.")
+@click.option("--coverage", "show_coverage", is_flag=True,
+              help="Print, per check, how often each action, handler and timer was enabled and taken.")
 @_guard
-def check_cmd(paths, junit, save_dir, as_json) -> None:
+def check_cmd(paths, junit, save_dir, as_json, show_coverage) -> None:
     """Run every spec's declared checks; exit 0 only when each gives its expected verdict."""
     from .gate import run_gate
 
     ok = run_gate([Path(p) for p in paths], junit=junit, save_dir=save_dir, as_json=as_json,
-                  echo=lambda s: click.echo(s, err=as_json))
+                  show_coverage=show_coverage, echo=lambda s: click.echo(s, err=as_json))
     sys.exit(0 if ok else 1)
 
 
