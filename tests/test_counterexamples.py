@@ -88,3 +88,13 @@ def test_regenerating_the_twopc_counterexamples_gives_the_committed_traces(tmp_p
         steps = lambda p: [(s["action"], s["decisions"]) for s in json.loads(p.read_text())["steps"]]  # noqa: E731
         assert steps(new) == steps(old), new
     assert run.code in (0, 1), run
+
+
+def test_folder_names_are_the_name_the_variant_or_the_parameters_and_never_clash():
+    from explorer.counterexamples import folder_names
+    from explorer.dsl.expect import holds, violates
+
+    checks = [violates("a", params={"variant": "x"}), violates("b", params={"variant": "x"}),
+              violates("a", params={"r": 1, "n": 2}), holds(), violates("a", name="named"),
+              violates("a", params={"script": ("w", "rr")}), violates("a", params={"script": ("w", "rr")})]
+    assert folder_names(checks) == ["x-a", "x-b", "n=2-r=1", None, "named", "script=w,rr-a", "script=w,rr-a-2"]
