@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .engine.paths import replay_trace
+from .errors import ExplorerError
 from .trace.model import Trace
 
 #: Step kinds (`info["kind"]`) that are injected faults.
@@ -90,7 +91,11 @@ def minimize(model: Any, trace: Trace, *, shortest: bool = False, max_states: in
         return trace, rep
     best = trace
     if rep.faults_before > 0 or not shortest:
-        found, why = _fewest_faults(model, trace, shortest=shortest, max_states=max_states, time_limit=time_limit)
+        try:
+            found, why = _fewest_faults(model, trace, shortest=shortest, max_states=max_states,
+                                        time_limit=time_limit)
+        except ExplorerError as e:  # a state the engine never expanded raises: keep the engine's trace
+            found, why = None, f"the fewest-faults search was skipped: {e.message}"
         if found is not None:
             best = found
         rep.skipped = why
@@ -288,7 +293,15 @@ def _delta_debug(model: Any, trace: Trace, *, max_replays: int) -> tuple[Trace, 
 
 
 def _replay_loose(model: Any, original: Trace, steps: Sequence[tuple[str, Sequence[int], str]]) -> Trace | None:
-    """Replays steps by decisions, or else by label; returns the violating trace or None."""
+    """Replays steps by decisions, or else by label; returns the violating trace or None (also when a step raises)."""
+    try:
+        return _replay_loose_or_raise(model, original, steps)
+    except ExplorerError:
+        return None
+
+
+def _replay_loose_or_raise(model: Any, original: Trace, steps: Sequence[tuple[str, Sequence[int], str]]
+                           ) -> Trace | None:
     state = None
     for st, step in model.initial_states():
         if tuple(step.decisions) == tuple(original.init_decisions):

@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 import explorer
-from explorer import Message, Node, Protocol, invariant, on, param
+from explorer import Message, Node, Protocol, Spec, action, invariant, on, param, require
 from explorer.engine.paths import replay_trace
 from explorer.minimize import fault_count, is_fault, minimize
 from explorer.trace.model import Trace
@@ -252,3 +252,35 @@ def test_minimised_twopc_keeps_its_crash_and_restart(strategy):
     kinds = [s.info["kind"] for s in small.steps]
     assert kinds.count("crash") == 1 and kinds.count("restart") == 1
     assert small.length <= raw.length and _violates(model, small)
+
+
+class Fragile(Spec):
+    """`b` raises when run before `a`: a removal that makes a step raise is not a valid removal."""
+
+    def init(self):
+        self.x = 0
+
+    @action
+    def a(self):
+        require(self.x == 0)
+        self.x = 1
+
+    @action
+    def b(self):
+        require(self.x < 2)
+        if self.x == 0:
+            raise ValueError("b before a")
+        self.x = 2
+
+    @invariant
+    def small(self):
+        return self.x < 2
+
+
+def test_a_removal_that_makes_a_step_raise_is_skipped_not_reported():
+    model = _model(Fragile)
+    t, _s, failed = replay_trace(model, (), [("a", ()), ("b", ())])
+    assert failed is None
+    t.violated, t.kind = "small", "invariant"
+    small, report = minimize(model, t, shortest=True)
+    assert [s.action for s in small.steps] == ["a", "b"] and not report.removed
