@@ -324,3 +324,11 @@ def test_render_to_png_without_a_renderer_is_a_usage_error_with_a_hint(monkeypat
     with pytest.raises(TraceFileError) as e:
         render_file(str(saved), "png", str(tmp_path / "x.png"))
     assert e.value.exit_code == 2 and "--format dot" in e.value.render()
+
+
+def test_the_verdict_box_lists_the_injected_faults_or_says_there_were_none(twopc, faulty):
+    verdict = next(ln for ln in render_dot(twopc).splitlines() if ln.startswith("  verdict ["))
+    crash = next(s for s in twopc.steps if s.info["kind"] == "crash")
+    assert f"injected faults: {crash.index}. crash coord; {crash.index + 1}. restart coord" in verdict
+    loss = next(ln for ln in render_dot(faulty["loss"]).splitlines() if ln.startswith("  verdict ["))
+    assert "injected faults: 2. lose server→client Pong(n=1)" in loss

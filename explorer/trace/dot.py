@@ -30,6 +30,7 @@ MAX_RENDER_STEPS = 200
 RENDER_TIMEOUT_S = 120
 
 _PALETTE = ("#1f5fa8", "#2a8a3e", "#7a3fa0", "#b0600a", "#13808a", "#a8326e", "#555555")
+_FAULT_KINDS = ("loss", "dup", "crash", "restart", "partition", "heal")
 _RED, _PALE_RED, _GREEN, _AMBER = "#c62828", "#fde3e3", "#2e7d32", "#b26a00"
 _FONT = "Helvetica"
 
@@ -399,6 +400,9 @@ class _SequenceChart:
         final = t.final
         lines += [(f"{f}: {show_field(f, final[f])}", None, False) for f in t.read
                   if f in final and f not in node_fields and f not in ("crashed", "faults_left")]
+        faults = [f"{s.index}. {s.label}" for s in t.steps if s.info.get("kind") in _FAULT_KINDS]
+        lines.append(("injected faults: " + ("; ".join(faults) if faults else "none: the protocol fails on its own"),
+                      "#616161", False))
         self.lines.append(f'  verdict [shape=box, style="filled,bold", color="{_RED}", fillcolor="{_PALE_RED}", '
                           f"penwidth=2, fontsize=11, label=<{_html(lines, 110)}>];")
         for nid in self.nodes:
