@@ -36,10 +36,13 @@ def load_and_replay(trace_file: str, spec: str | None = None) -> tuple[Any, dict
 
     data = load_trace(trace_file)
     path = _spec_path(data, trace_file, spec)
-    model, spec_file = load_model(path, data.get("params") or {}, data.get("faults"))
-    if data.get("spec") and data["spec"] != model.name:
-        raise TraceFileError(f"{trace_file} is a trace of {data['spec']}, but {path} defines {model.name}",
+    from .dsl.loader import load_spec
+
+    name = load_spec(path).__name__  # before its params and faults are applied: they belong to the trace's spec
+    if data.get("spec") and data["spec"] != name:
+        raise TraceFileError(f"{trace_file} is a trace of {data['spec']}, but {path} defines {name}",
                              hint="pass the right spec with --spec")
+    model, spec_file = load_model(path, data.get("params") or {}, data.get("faults"))
     steps = [(s["action"], tuple(s["decisions"])) for s in data.get("steps", [])]
     trace, states, failed_at = replay_trace(model, tuple(data.get("init_decisions") or ()), steps,
                                             faults=getattr(model, "faults_text", None), spec_file=spec_file)

@@ -130,6 +130,8 @@ def _check_one(model: Any, g: Graph, fairness: Fairness, p: Any, faults: str | N
     good = _holds(model, p, g.states)
     bad = {u for u, ok in enumerate(good) if not ok}
     if not bad:
+        if p.kind == "leads_to":
+            _trigger(model, p, g.states)
         return None
     if p.kind == "eventually":
         region = _closure(g, [i for i in g.initial if i in bad], bad)
@@ -147,11 +149,11 @@ def _check_one(model: Any, g: Graph, fairness: Fairness, p: Any, faults: str | N
         start, stem, entry = shortest(g, g.initial, inside, None)
         trigger_at = None
     else:  # leads_to
+        trig = _trigger(model, p, g.states)  # on every state, so a trigger that raises is always reported
         comps = fair_components(g, bad)
         if not comps:
             return None
         inside = set().union(*comps)
-        trig = _trigger(model, p, g.states)
         doomed = _back_closure(g, inside, bad)
         starts = {u for u in doomed if trig[u]}
         if not starts:
