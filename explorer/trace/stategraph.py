@@ -18,6 +18,8 @@ from .text import show_field, verdict_line
 
 #: The most states `state_graph_dot` draws.
 MAX_GRAPH_STATES = 300
+#: Up to this many states every state shows its fields; above it only the trace's states do.
+FULL_LABELS = 16
 
 
 class GraphTooBig(UsageError):
@@ -88,8 +90,9 @@ def state_graph_dot(model: Any, trace: Trace | None = None, path: Sequence[tuple
         tip = "\n".join(f"{k} = {show_field(k, v)}" for k, v in d.items())
         steps = step_of.get(i)
         head = f"s{i}" + (f"  (step {', '.join(map(str, steps))})" if steps else "")
-        body = _short(d) if len(states) <= 40 or steps else ""
-        label = f"<b>{_esc(head)}</b>" + (f'<br/><font point-size="8">{_esc(body)}</font>' if body else "")
+        body = _short(d) if len(states) <= FULL_LABELS or steps else ""  # the rest: hover for the state
+        label = f"<b>{_esc(head)}</b>" + (f'<br/><font point-size="8">{_esc(body)}</font><br align="left"/>'
+                                          if body else "")
         attrs = [f"label=<{label}>", f'tooltip="{_tip(tip)}"']
         if i == bad:
             attrs += [f'color="{_RED}"', f'fillcolor="{_PALE_RED}"', "penwidth=2.5"]
