@@ -147,11 +147,15 @@ def test_a_newcomer_clicks_through_the_2pc_blocking_scenario(browser, saved_trac
             assert css(d, f'.field.changed[data-field="{p}.state"]'), "the changed field is highlighted"
             assert "got Prepare()" in css(d, "#diagram")[0].get_attribute("innerHTML")
         assert len(css(d, "#network li.new")) == 1  # the vote just sent
+        click(d, '#actions .group[data-group="coord"] button.act[data-label^="p1→coord Vote(yes=True)"]')
+        until(d, lambda d: value(d, "coord.votes") == "{'p1'}" and diagram_steps(d) == 4, "coord counted p1's vote")
+        assert css(d, '.field.changed[data-field="coord.votes"]') and not css(d, '.field.changed[data-field="p1.state"]')
         click(d, '#actions .group[data-group="faults"] button.act[data-kind="crash"][data-node="coord"]')
         until(d, lambda d: css(d, '.node[data-node="coord"]')[0].get_attribute("data-crashed") == "true"
-              and diagram_steps(d) == 4, "coord crashed")
+              and diagram_steps(d) == 5, "coord crashed")
+        assert value(d, "coord.votes") == "frozenset()"  # not durable: lost in the crash
         svg = css(d, "#diagram svg")
-        assert svg and "CRASH" in svg[0].get_attribute("innerHTML")
+        assert svg and "CRASH" in svg[0].get_attribute("innerHTML") and "got Vote(yes=True)" in svg[0].get_attribute("innerHTML")
         assert [value(d, f"p{i}.state") for i in (1, 2, 3)] == ["'prepared'"] * 3
         for p in ("p1", "p2", "p3"):  # blocked: nothing a prepared participant can do
             group = css(d, f'#actions .group[data-group="{p}"]')[0]
@@ -162,7 +166,7 @@ def test_a_newcomer_clicks_through_the_2pc_blocking_scenario(browser, saved_trac
 
         css(d, "#btn-back")[0].click()  # back and forward along the path
         until(d, lambda d: css(d, '.node[data-node="coord"]')[0].get_attribute("data-crashed") == "false"
-              and diagram_steps(d) == 3, "back at step 3")
+              and diagram_steps(d) == 4, "back at step 4")
         css(d, "#btn-forward")[0].click()
         until(d, lambda d: css(d, '.node[data-node="coord"]')[0].get_attribute("data-crashed") == "true",
               "forward to the crash again")
