@@ -232,6 +232,19 @@ def test_back_and_forward_move_along_the_path_and_a_different_step_cuts_the_rest
         assert v["cursor"] == 0 and len(v["path"]) == 1
 
 
+def test_a_spec_with_several_initial_states_starts_a_path_from_any_of_them():
+    with running(FIXTURES / "graph.py", params={"starts": "(0, 2)", "edges": "((0, 1), (2, 1))"}) as c:
+        v = c.state()
+        assert v["spec"]["initial_states"] == 2 and v["state"]["fields"][0]["value"] == "0"
+        v = c.ok("POST", "/api/reset", {"init": 1})
+        assert v["init"] == 1 and v["state"]["fields"][0]["value"] == "2"
+        v = c.take(lambda a: True)
+        data = c.ok("GET", "/api/trace.json")
+        c.ok("POST", "/api/reset", {"init": 0})
+        v = c.ok("POST", "/api/trace", data)  # the trace keeps which initial state it started from
+        assert v["init"] == 1 and [p["label"] for p in v["path"]] == ["initial state", "move(1)"]
+
+
 def test_random_walk_stops_at_the_first_violated_invariant():
     with running(BUGGY) as c:
         v = c.ok("POST", "/api/random", {"state_id": c.state()["state_id"], "steps": 10, "seed": 1})
