@@ -135,7 +135,7 @@ def render_file(trace_file: str, fmt: str, output: str | None, spec: str | None 
         if fmt == "dot":
             out.write_text(dot, encoding="utf-8")
         elif fmt == "html":
-            out.write_text(render_html(trace, render_svg(dot, "svg"), stats=stats, json_name=base.name,
+            out.write_text(render_html(trace, render_svg(dot, "svg"), stats=stats, json_name=str(base),
                                        dot_text=dot), encoding="utf-8")
         else:
             _write_rendered(out, dot, fmt, RENDERER_HINT, render_svg)

@@ -68,7 +68,8 @@ def write_outputs(trace: Trace, out_dir: str | Path, stem: str, *, model: Any = 
             if png is not None:
                 put("png", f"{stem}.png", png)
     put("mermaid", f"{stem}.mmd", render_mermaid(trace))
-    put("html", f"{stem}.html", render_html(trace, svg, stats=stats, json_name=f"{stem}.json", dot_text=dot))
+    html = render_html(trace, svg, stats=stats, json_name=str(out / f"{stem}.json"), dot_text=dot)
+    put("html", f"{stem}.html", html)
     if model is not None:
         files.update(write_state_graph(model, trace, out, stem))
     return files
