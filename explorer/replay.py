@@ -11,7 +11,7 @@ from typing import Any
 
 from .api import load_model
 from .engine.paths import replay_trace
-from .engine.result import EXIT_DEADLOCK, EXIT_OK, EXIT_SAFETY, EXIT_SPEC
+from .engine.result import EXIT_DEADLOCK, EXIT_LIVENESS, EXIT_OK, EXIT_SAFETY, EXIT_SPEC
 from .errors import TraceFileError
 from .trace.model import Trace
 
@@ -71,6 +71,11 @@ def replay_file(trace_file: str, spec: str | None = None) -> tuple[int, str]:
     if failed_at is not None:
         s = data["steps"][failed_at - 1]
         return EXIT_SPEC, f"diverges at step {failed_at}: {s.get('label', s['action'])} is not enabled any more"
+    if data.get("kind") == "liveness" and prop and trace is not None:
+        from .liveness.check import recheck_lasso
+
+        still, why = recheck_lasso(model, prop, states, trace.steps, data.get("loop_start"))
+        return (EXIT_LIVENESS, f"still violates {prop}: {why}") if still else (EXIT_OK, f"no longer violates {prop}: {why}")
     if data.get("kind") == "deadlock" and states and not model.successors(states[-1]):
         return EXIT_DEADLOCK, f"still deadlocks after step {len(states) - 1}"
     what = f"no longer violates {prop}" if prop else "no property is violated"

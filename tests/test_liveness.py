@@ -374,3 +374,58 @@ def test_the_loop_through_a_fair_component_is_a_fair_cycle(g):
         some = set().union(*(g.enabled[u] for u in visited))
         assert all(t in taken for t in always if g.task_fair[t] == WEAK)
         assert all(t in taken for t in some if g.task_fair[t] == STRONG)
+
+
+# ---------------------------------------------------------------------- replaying saved lassos
+
+TOGGLE_FILE = """
+from explorer import Spec, action, eventually, require
+
+
+class Toggle(Spec):
+    def init(self):
+        self.flag = False
+        self.done = False
+
+    @action(fair=True)
+    def toggle(self):
+        require(not self.done)
+        self.flag = not self.flag
+
+    @action(fair=FAIRNESS)
+    def go(self):
+        require(self.flag and not self.done)
+        self.done = True
+
+    @eventually
+    def finishes(self):
+        return self.done
+"""
+
+
+def test_a_saved_lasso_still_violates_and_no_longer_does_once_fairness_is_strong(write_spec, tmp_path):
+    path = write_spec(TOGGLE_FILE.replace("FAIRNESS", "True"), "toggle.py")
+    run = explore(path, "--out", tmp_path / "out")
+    assert run.code == 13, run
+    again = explore("replay", tmp_path / "out" / "finishes.json")
+    assert again.code == 13 and "still violates finishes: loops fairly through steps" in again.out, again
+    path.write_text(TOGGLE_FILE.replace("FAIRNESS", '"strong"'))
+    fixed = explore("replay", tmp_path / "out" / "finishes.json")
+    assert fixed.code == 0 and "no longer violates finishes: the loop is no longer fair: it starves go" in fixed.out, fixed
+
+
+def test_a_saved_stop_of_2pc_still_blocks_on_replay(tmp_path):
+    run = explore(TWOPC, "--param", "n=2", "--faults", "crash=1,restart=0", "--out", tmp_path)
+    assert run.code == 13, run
+    again = explore("replay", tmp_path / "everyone_decides.json")
+    assert again.code == 13 and "no fair step is enabled" in again.out, again
+
+
+def test_symmetry_and_partial_order_reduction_are_refused_for_liveness():
+    from types import SimpleNamespace
+
+    from explorer.liveness import refusal
+
+    assert "symmetry" in refusal(SimpleNamespace(symmetry=True, por=False, strategy="bfs"))
+    assert "partial-order" in refusal(SimpleNamespace(symmetry=False, por=True, strategy="bfs"))
+    assert refusal(SimpleNamespace(symmetry=False, por=False, strategy="dfs")) is None

@@ -195,3 +195,53 @@ def _trace(model: Any, g: Graph, start: int, edges: list[int], faults: str | Non
         raise NonDeterminismError("a liveness counterexample could not be replayed from its decisions",
                                   hint="the spec is not deterministic: an action reads something outside the state")
     return trace
+
+
+# ---------------------------------------------------------------------- replaying a saved lasso
+
+def recheck_lasso(model: Any, prop_name: str, states: list[tuple], steps: list[Any],
+                  loop_start: int | None) -> tuple[bool, str]:
+    """Says whether replayed states still form a fair counterexample to a liveness property.
+
+    `states[0]` is the initial state and `steps[i]` leads from `states[i]` to `states[i + 1]`;
+    `loop_start` is the 1-based first step of the loop, or None when the behaviour stops at the end.
+    Returns (still violated, why).
+    """
+    props = {p.name: p for p in getattr(model, "liveness", ())}
+    p = props.get(prop_name)
+    if p is None:
+        return False, f"the spec no longer has a liveness property {prop_name}"
+    fairness = Fairness(model)
+    holds = _holds(model, p, states)
+    n = len(states) - 1
+    tail = range(loop_start - 1, n + 1) if loop_start else range(n, n + 1)
+    if loop_start and states[-1] != states[loop_start - 1]:
+        return False, f"the loop no longer closes: the state after step {n} differs from the one before step {loop_start}"
+    if p.kind == "eventually" and any(holds):
+        return False, f"{prop_name} now holds at step {holds.index(True)}"
+    if p.kind == "always_eventually" and any(holds[i] for i in tail):
+        return False, f"{prop_name} now holds inside the loop"
+    if p.kind == "leads_to":
+        trig = _trigger(model, p, states)
+        starts = [i for i in range(n + 1) if trig[i] and not holds[i] and not any(holds[i:])]
+        if not starts:
+            return False, f"{prop_name} now follows every state where its trigger holds"
+    enabled: list[set] = []
+    for i in tail:
+        enabled.append({fairness.task(st)[0] for _nx, st in model.successors(states[i]) if fairness.task(st)[1]})
+    if not loop_start:
+        if enabled[0]:
+            what = ", ".join(sorted(Fairness.describe(k) for k in enabled[0]))
+            return False, f"the behaviour can no longer stop after step {n}: fair steps are enabled there ({what})"
+        return True, f"stops after step {n}, where no fair step is enabled, without {prop_name}"
+    taken = {fairness.task(s)[0] for s in steps[loop_start - 1:]}
+    kinds = {fairness.task(st)[0]: fairness.task(st)[1] for i in tail
+             for _nx, st in model.successors(states[i])}
+    always = set.intersection(*enabled)
+    some = set.union(*enabled)
+    starved = [k for k in always if kinds.get(k) == "weak" and k not in taken]
+    starved += [k for k in some if kinds.get(k) == "strong" and k not in taken]
+    if starved:
+        what = ", ".join(sorted(Fairness.describe(k) for k in starved))
+        return False, f"the loop is no longer fair: it starves {what}"
+    return True, f"loops fairly through steps {loop_start}..{n} without {prop_name}"
