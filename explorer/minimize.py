@@ -76,14 +76,16 @@ def is_fault(info: Any) -> bool:
     return bool(info) and info.get("kind") in FAULT_KINDS
 
 
-def minimize(model: Any, trace: Trace, *, shortest: bool = False, max_states: int = 200_000,
-             time_limit: float = 20.0, max_replays: int = 2_000) -> tuple[Trace, MinimizeReport]:
+def minimize(model: Any, trace: Trace, *, shortest: bool = False, same_last_action: bool = False,
+             max_states: int = 200_000, time_limit: float = 20.0, max_replays: int = 2_000
+             ) -> tuple[Trace, MinimizeReport]:
     """Returns (a minimal trace violating the same property, a report). Never longer than `trace`.
 
     `model` is the model the trace was found on (same parameters and faults). The result is a new
     Trace; `trace` is not modified. `max_states` and `time_limit` bound the fewest-faults BFS,
     `max_replays` the delta debugging. `shortest=True` says the trace came from a complete BFS, so
-    the fewest-faults search is skipped when the trace has no fault to save.
+    the fewest-faults search is skipped when the trace has no fault to save. `same_last_action=True`
+    keeps the last action (`last_action_key`), so several counterexamples stay distinct.
     """
     rep = MinimizeReport(trace.length, trace.length, fault_count(trace), fault_count(trace))
     if trace.loop_start is not None or trace.kind not in ("invariant", "action_invariant", "deadlock") \
@@ -93,14 +95,15 @@ def minimize(model: Any, trace: Trace, *, shortest: bool = False, max_states: in
     if rep.faults_before > 0 or not shortest:
         try:
             found, why = _fewest_faults(model, trace, shortest=shortest, max_states=max_states,
-                                        time_limit=time_limit)
+                                        time_limit=time_limit, keep=last_action_key(trace) if same_last_action else None)
         except ExplorerError as e:  # a state the engine never expanded raises: keep the engine's trace
             found, why = None, f"the fewest-faults search was skipped: {e.message}"
         if found is not None:
             best = found
         rep.skipped = why
     before_dd = best.length
-    best, removed = _delta_debug(model, best, max_replays=max_replays)
+    best, removed = _delta_debug(model, best, max_replays=max_replays,
+                                 last=last_action_key(trace) if same_last_action else None)
     rep.removed = removed if best.length < before_dd else []
     rep.length_after, rep.faults_after = best.length, fault_count(best)
     if best is not trace:
@@ -163,7 +166,8 @@ def _copy(trace: Trace) -> Trace:
 
 # ---------------------------------------------------------------------- phase 1: fewest faults
 
-def _fewest_faults(model: Any, trace: Trace, *, shortest: bool, max_states: int, time_limit: float) -> tuple[Trace | None, str | None]:
+def _fewest_faults(model: Any, trace: Trace, *, shortest: bool, max_states: int, time_limit: float,
+                   keep: str | None = None) -> tuple[Trace | None, str | None]:
     """Returns (a shortest trace with the fewest faults, None) or (None, why it was skipped)."""
     t0 = time.perf_counter()
     d = trace.length
@@ -175,6 +179,9 @@ def _fewest_faults(model: Any, trace: Trace, *, shortest: bool, max_states: int,
             parent[st] = (None, step)
             layer[st] = 0
 
+    def ok_last(step: Any, depth: int) -> bool:
+        return keep is None or _key(step.action if depth else "init", step.info if depth else {}) == keep
+
     def inv_fails(st: tuple) -> bool:
         return any(name == prop and not res.holds for name, res in model.check_invariants(st))
 
@@ -184,7 +191,7 @@ def _fewest_faults(model: Any, trace: Trace, *, shortest: bool, max_states: int,
     bound = fault_count(trace) - 1 if shortest else fault_count(trace)
     for depth in range(d + 1):
         if kind == "invariant":
-            hits = [(f, st) for st, f in layer.items() if inv_fails(st)]
+            hits = [(f, st) for st, f in layer.items() if inv_fails(st) and ok_last(parent[st][1], depth)]
             if hits:
                 f, st = min(hits, key=lambda x: x[0])
                 best = (f, st, None, None)
@@ -197,7 +204,8 @@ def _fewest_faults(model: Any, trace: Trace, *, shortest: bool, max_states: int,
         for st, f in layer.items():
             succs = model.successors(st)
             if kind == "deadlock" and not succs and not model.is_terminal(st):
-                dead_hits.append((f, st))
+                if ok_last(parent[st][1], depth):
+                    dead_hits.append((f, st))
             if depth == d:
                 continue
             for nxt, step in succs:
@@ -206,7 +214,7 @@ def _fewest_faults(model: Any, trace: Trace, *, shortest: bool, max_states: int,
                     continue  # no better than the engine's trace: every prefix of a better one has fewer
                 if kind == "action_invariant":
                     for name, res in model.check_action_invariants(st, nxt, step):
-                        if name == prop and not res.holds:
+                        if name == prop and not res.holds and ok_last(step, 1):
                             act_hits.append((nf, st, nxt, step))
                 if nxt in parent and nxt not in nxt_layer:
                     continue  # reached at a smaller depth
@@ -256,7 +264,8 @@ def _fewest_faults(model: Any, trace: Trace, *, shortest: bool, max_states: int,
 
 # ---------------------------------------------------------------------- phase 2: delta debugging
 
-def _delta_debug(model: Any, trace: Trace, *, max_replays: int) -> tuple[Trace, list[str]]:
+def _delta_debug(model: Any, trace: Trace, *, max_replays: int, last: str | None = None
+                 ) -> tuple[Trace, list[str]]:
     """Removes chunks of steps (halving the chunk size) while the rest replays and violates; returns the result."""
     best = trace
     removed: list[str] = []
@@ -269,7 +278,7 @@ def _delta_debug(model: Any, trace: Trace, *, max_replays: int) -> tuple[Trace, 
             keep = best.steps[:k] + best.steps[k + 1:]
             replays += 1
             cand = _replay_loose(model, best, [(s.action, s.decisions, s.label) for s in keep])
-            if cand is not None and cand.length < best.length:
+            if cand is not None and cand.length < best.length and (last is None or last_action_key(cand) == last):
                 removed.append(best.steps[k].label)
                 best = cand
         k -= 1
@@ -281,7 +290,7 @@ def _delta_debug(model: Any, trace: Trace, *, max_replays: int) -> tuple[Trace, 
             keep = best.steps[:start] + best.steps[start + chunk:]
             replays += 1
             cand = _replay_loose(model, best, [(s.action, s.decisions, s.label) for s in keep])
-            if cand is not None and cand.length < best.length:
+            if cand is not None and cand.length < best.length and (last is None or last_action_key(cand) == last):
                 removed.extend(s.label for s in best.steps[start:start + chunk])
                 best = cand
                 progress = True
@@ -321,8 +330,22 @@ def _replay_loose_or_raise(model: Any, original: Trace, steps: Sequence[tuple[st
     return _finish(model, original, original.init_decisions, fixed)
 
 
+def last_action_key(trace: Trace) -> str:
+    """Returns what tells counterexamples apart besides their property (as the engine's --max-violations
+    does): the last action, with what it delivered or which timer fired (`deliver Decision`)."""
+    if not trace.steps:
+        return "init"
+    last = trace.steps[-1]
+    return _key(last.action, last.info)
+
+
+def _key(action: str, info: Any) -> str:
+    what = (info or {}).get("msg_type") or (info or {}).get("timer")
+    return f"{action} {what}" if what else action
+
+
 def minimize_result(model: Any, result: Any, *, shortest: bool) -> None:
     """Replaces each violation's trace in a Result by its minimised form (what the CLI shows by default)."""
     for v in result.violations:
         if v.trace is not None:
-            v.trace, _ = minimize(model, v.trace, shortest=shortest)
+            v.trace, _ = minimize(model, v.trace, shortest=shortest, same_last_action=len(result.violations) > 1)

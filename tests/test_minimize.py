@@ -284,3 +284,17 @@ def test_a_removal_that_makes_a_step_raise_is_skipped_not_reported():
     t.violated, t.kind = "small", "invariant"
     small, report = minimize(model, t, shortest=True)
     assert [s.action for s in small.steps] == ["a", "b"] and not report.removed
+
+
+def test_several_counterexamples_stay_distinct_after_minimisation():
+    from explorer.minimize import last_action_key, minimize_result
+
+    model = _model(Relay, {"prop": "answered"}, "dup=1")
+    r = explorer.api.run_model(model, explorer.Options(max_violations=3, backend="interp"))
+    before = sorted(last_action_key(v.trace) for v in r.violations)
+    assert before == ["deliver Ack", "duplicate Ack"]
+    minimize_result(model, r, shortest=True)
+    assert sorted(last_action_key(v.trace) for v in r.violations) == before
+    # alone, the duplicated Ack gives way to the fault-free delivery of the same length
+    dup = next(v.trace for v in r.violations if last_action_key(v.trace) == "duplicate Ack")
+    assert last_action_key(minimize(model, dup, shortest=True)[0]) == "deliver Ack"
