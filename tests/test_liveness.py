@@ -421,11 +421,26 @@ def test_a_saved_stop_of_2pc_still_blocks_on_replay(tmp_path):
     assert again.code == 13 and "no fair step is enabled" in again.out, again
 
 
-def test_symmetry_and_partial_order_reduction_are_refused_for_liveness():
+def test_under_symmetry_liveness_is_checked_on_the_full_graph_and_says_so():
     from types import SimpleNamespace
 
-    from explorer.liveness import refusal
+    from explorer.liveness.check import reductions_note, refusal
 
-    assert "symmetry" in refusal(SimpleNamespace(symmetry=True, por=False, strategy="bfs"))
-    assert "partial-order" in refusal(SimpleNamespace(symmetry=False, por=True, strategy="bfs"))
-    assert refusal(SimpleNamespace(symmetry=False, por=False, strategy="dfs")) is None
+    opts = SimpleNamespace(symmetry=True, por=False, strategy="bfs")
+    assert refusal(opts) is None
+    assert "full state graph, without symmetry reduction" in reductions_note(opts)
+    assert reductions_note(SimpleNamespace(symmetry=False, por=False, strategy="bfs")) is None
+    assert "random" in refusal(SimpleNamespace(symmetry=False, por=False, strategy="random"))
+
+
+def test_symmetry_keeps_the_2pc_liveness_verdicts():
+    import dataclasses
+
+    from explorer.engine.options import Options
+
+    if "symmetry" not in {f.name for f in dataclasses.fields(Options)}:
+        pytest.skip("--symmetry is not in this version yet")
+    for faults, want in (("crash=1,restart=0", ["everyone_decides"]), (None, [])):
+        r = explorer.check(TWOPC, params={"n": 2}, faults=faults, symmetry=True)
+        assert [v.property for v in r.violations] == want
+        assert any("full state graph" in w for w in r.warnings)

@@ -32,15 +32,25 @@ KINDS = ("eventually", "always_eventually", "leads_to")
 
 
 def refusal(options: Options) -> str | None:
-    """Returns why liveness cannot be decided soundly under these options, or None."""
-    if getattr(options, "symmetry", False):
-        return ("symmetry reduction merges states whose futures differ in which node does what, which "
-                "can hide or invent fair cycles; run without --symmetry to check liveness")
-    if getattr(options, "por", False):
-        return "partial-order reduction drops interleavings a fair cycle may need; run without --por"
+    """Returns why liveness cannot be decided under these options, or None.
+
+    Symmetry and partial-order reduction are not refused: they live in the safety engine (its
+    fingerprints and its choice of steps), and the liveness graph is always built whole from the
+    model, so its verdict is exact; `reductions_note` says so in the result.
+    """
     if options.strategy == "random":
         return "random walks do not build the state graph a fair cycle is searched in; use --strategy bfs"
     return None
+
+
+def reductions_note(options: Options) -> str | None:
+    """Returns the warning for a run whose safety search used a reduction liveness must not use."""
+    used = [name for name, on in (("symmetry reduction", getattr(options, "symmetry", False)),
+                                  ("partial-order reduction", getattr(options, "por", False))) if on]
+    if not used:
+        return None
+    return (f"liveness was checked on the full state graph, without {' or '.join(used)}: a reduced graph can "
+            "hide fair cycles or invent them (TLC's liveness under symmetry can be wrong)")
 
 
 def check_liveness(model: Any, options: Options, result: Result, *, faults: str | None = None,
@@ -57,6 +67,9 @@ def check_liveness(model: Any, options: Options, result: Result, *, faults: str 
     if why is not None:
         result.warnings.append(f"liveness not checked ({', '.join(p.name for p in props)}): {why}")
         return None
+    note = reductions_note(options)
+    if note:
+        result.warnings.append(note)
     fairness = Fairness(model)
     g = build_graph(model, fairness, depth=options.depth, max_states=options.max_states,
                     time_limit=options.time_limit)
