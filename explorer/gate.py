@@ -12,11 +12,11 @@ from __future__ import annotations
 import json
 import time
 import xml.etree.ElementTree as ET
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator
 
-from .coverage import Coverage, CountingModel
+from .coverage import CountingModel, Coverage
 from .dsl.expect import Expect, holds
 from .dsl.loader import load_module, spec_classes
 from .engine.options import Options
@@ -225,7 +225,7 @@ def summary_table(outcomes: list[GateOutcome]) -> str:
 
     def fmt(r):
         cells = [str(c)[:60] for c in r]
-        return "  ".join(c.rjust(w) if i in (4, 5) else c.ljust(w) for i, (c, w) in enumerate(zip(cells, widths)))
+        return "  ".join(c.rjust(w) if i in (4, 5) else c.ljust(w) for i, (c, w) in enumerate(zip(cells, widths, strict=True)))
 
     return "\n".join([fmt(head), "  ".join("-" * w for w in widths)] + [fmt(r) for r in rows]).rstrip()
 

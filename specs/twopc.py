@@ -22,8 +22,20 @@ and atomicity breaks (`--faults crash=1`).
     explore specs/twopc.py --param variant=no_durable_log --faults crash=1
     explore specs/twopc.py --param n=2 --faults crash=1,restart=0     # 2PC blocks: exit 13
 """
-from explorer import (Message, Node, Protocol, choose, durable, eventually, invariant, on, param, reachable, require,
-                      timer)
+from explorer import (
+    Message,
+    Node,
+    Protocol,
+    choose,
+    durable,
+    eventually,
+    invariant,
+    on,
+    param,
+    reachable,
+    require,
+    timer,
+)
 from explorer.dsl.expect import holds, violates
 
 

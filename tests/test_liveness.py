@@ -11,15 +11,25 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import explorer
-from explorer import (Message, Node, Protocol, Spec, action, always_eventually, choose, eventually, leads_to, on,
-                      require, timer)
+from explorer import (
+    Message,
+    Node,
+    Protocol,
+    Spec,
+    action,
+    always_eventually,
+    eventually,
+    leads_to,
+    on,
+    require,
+    timer,
+)
 from explorer.engine.model import Step
 from explorer.liveness.fairness import STRONG, WEAK
 from explorer.liveness.graph import Graph
 from explorer.liveness.scc import fair_components, fair_loop
 
 from .conftest import TWOPC, explore
-
 
 # ---------------------------------------------------------------------- tiny plain specs
 

@@ -191,7 +191,7 @@ def _check_one(model: Any, g: Graph, fairness: Fairness, p: Any, faults: str | N
         enabled = sorted({fairness.describe(g.tasks[g.edge_task[e]]) for _v, e in g.succ[entry]})
         reason = f"{what}: the behaviour may stop after step {len(stem)}, where no fair step is enabled"
         reason += f" (enabled there, none of them fair: {', '.join(enabled)})" if enabled else " (nothing is enabled there)"
-        trace.notes.append(f"the behaviour stops (stutters forever) in the last state: no fair step is enabled there")
+        trace.notes.append("the behaviour stops (stutters forever) in the last state: no fair step is enabled there")
         if not fairness.declared():
             reason += "; no action is declared fair: mark the ones that must make progress @action(fair=True)"
     if own:

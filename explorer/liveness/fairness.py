@@ -20,7 +20,8 @@ The tasks, decided once here and documented in docs/liveness.md:
 """
 from __future__ import annotations
 
-from typing import Any, Hashable
+from collections.abc import Hashable
+from typing import Any
 
 from ..engine.model import Step
 from ..errors import SpecError

@@ -15,7 +15,7 @@ This is sound and complete for the declared fairness on the graph searched.
 from __future__ import annotations
 
 from collections import deque
-from typing import Iterable
+from collections.abc import Iterable
 
 from .fairness import STRONG, WEAK
 from .graph import Graph
