@@ -454,3 +454,63 @@ def test_symmetry_keeps_the_2pc_liveness_verdicts():
         r = explorer.check(TWOPC, params={"n": 2}, faults=faults, symmetry=True)
         assert [v.property for v in r.violations] == want
         assert any("full state graph" in w for w in r.warnings)
+
+
+def test_a_handler_declared_unfair_may_leave_its_message_in_flight_forever():
+    class LazyServer(Node):
+        @on(Ping, fair=False)
+        def got_ping(self, msg, sender):
+            self.send(sender, Pong())
+
+    class LazyPingPong(PingPong):
+        def nodes(self):
+            return {"client": Client(), "server": LazyServer()}
+
+    [v] = explorer.check(LazyPingPong).violations
+    assert v.length == 0 and "delivery of client→server Ping()" in v.reason
+
+
+class Flip(Message):
+    pass
+
+
+def gated(fairness):
+    """A node whose Ping handler is enabled only while a self-sent Flip keeps toggling `open`."""
+
+    class Gate(Node):
+        open = False
+        served = False
+
+        def on_start(self):
+            self.send(self.id, Flip())
+            self.send(self.id, Ping())
+
+        @on(Flip)
+        def flip(self, msg, sender):
+            require(not self.served)
+            self.open = not self.open
+            self.send(self.id, Flip())
+
+        @on(Ping, fair=fairness)
+        def got_ping(self, msg, sender):
+            require(self.open)
+            self.served = True
+
+    class Served(Protocol):
+        def nodes(self):
+            return {"g": Gate()}
+
+        @eventually
+        def served(self):
+            return self.node("g").served
+
+    return Served
+
+
+def test_a_weakly_fair_handler_may_starve_while_only_intermittently_enabled():
+    [v] = explorer.check(gated(True)).violations
+    assert v.property == "served" and v.trace.loop_start is not None
+
+
+def test_a_strongly_fair_handler_is_served_even_when_only_intermittently_enabled():
+    assert explorer.check(gated("strong")).violations == []

@@ -50,8 +50,12 @@ class durable:  # noqa: N801 - reads as a declaration: `decision = durable(None)
     default: Any = None
 
 
-def on(*message_types: type) -> Callable:
-    """Marks a handler of messages of the given types: `handler(self, msg, sender)`."""
+def on(*message_types: type, fair: bool | str = True) -> Callable:
+    """Marks a handler of messages of the given types: `handler(self, msg, sender)`.
+
+    Each in-flight message it handles is weakly fair by default (`fair=True`): eventually delivered
+    while deliverable. `fair="strong"` or `fair=False` change that for liveness (docs/liveness.md).
+    """
     for t in message_types:
         if not (isinstance(t, type) and issubclass(t, Message)):
             name = getattr(t, "__name__", repr(t))
@@ -59,7 +63,7 @@ def on(*message_types: type) -> Callable:
                             hint=f"declare it as class {name}(explorer.Message), with annotated fields")
     if not message_types:
         raise SpecError("@on() needs at least one Message subclass")
-    return lambda fn: _attach(fn, Mark("on", extra=message_types))
+    return lambda fn: _attach(fn, Mark("on", fair=fair, extra=message_types))
 
 
 def timer(fn: Callable | None = None, *, fair: bool | str = False):

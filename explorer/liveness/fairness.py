@@ -10,7 +10,7 @@ The tasks, decided once here and documented in docs/liveness.md:
 - a plain `@action(fair=...)` is one task as a whole, whatever its `choose` calls pick (TLA+'s
   WF_vars(A) for an A with existential choices);
 - an actor's **in-flight message** is one task per (sender, receiver, message), weakly fair by
-  default: a message to a live node whose handler stays enabled is eventually delivered; a message
+  default (`@on(Msg, fair="strong")` or `fair=False` on the handler changes that): a message to a live node whose handler stays enabled is eventually delivered; a message
   to a crashed node is eventually dropped (that is how a crashed node "receives"). Copies of the
   same message are one task. What the handler then `choose`s is not fair: fairness schedules, it
   does not pick values;
@@ -23,6 +23,7 @@ from __future__ import annotations
 from collections.abc import Hashable
 from typing import Any
 
+from ..dsl.decorators import MARK
 from ..engine.model import Step
 from ..errors import SpecError
 
@@ -56,6 +57,13 @@ class Fairness:
             for name, (fn, fair) in getattr(cls, "_timers", {}).items():
                 self._timers[(node_id, name)] = normalise(fair, f"timer {cls.__name__}.{name}",
                                                           _where(fn))
+        self._handlers: dict[tuple[str, str], str | None] = {}
+        for node_id, cls in blueprint.items():
+            for fn in getattr(cls, "_handlers", {}).values():
+                mark = getattr(fn, MARK, None)
+                fair = mark.fair if mark is not None else True
+                self._handlers[(node_id, fn.__name__)] = normalise(fair, f"handler {cls.__name__}.{fn.__name__}",
+                                                                   _where(fn))
         self.actor = bool(blueprint)
 
     def task(self, step: Step) -> tuple[Hashable, str | None]:
@@ -63,7 +71,8 @@ class Fairness:
         info = step.info
         kind = info.get("kind") if info else None
         if kind in ("deliver", "drop"):
-            return ("msg", info.get("src"), info.get("dst"), info.get("msg")), WEAK
+            key = ("msg", info.get("src"), info.get("dst"), info.get("msg"))
+            return key, self._handlers.get((info.get("node"), info.get("handler")), WEAK)
         if kind == "timer":
             node, name = info.get("node"), info.get("timer")
             return ("timer", node, name), self._timers.get((node, name))
