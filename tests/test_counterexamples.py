@@ -98,3 +98,10 @@ def test_folder_names_are_the_name_the_variant_or_the_parameters_and_never_clash
               violates("a", params={"r": 1, "n": 2}), holds(), violates("a", name="named"),
               violates("a", params={"script": ("w", "rr")}), violates("a", params={"script": ("w", "rr")})]
     assert folder_names(checks) == ["x-a", "x-b", "n=2-r=1", None, "named", "script=w,rr-a", "script=w,rr-a-2"]
+
+
+@pytest.mark.parametrize("path", TRACES, ids=IDS)
+def test_every_saved_trace_matches_the_published_json_schema(path):
+    jsonschema = pytest.importorskip("jsonschema")
+    schema = json.loads((ROOT / "docs" / "trace.schema.json").read_text())
+    jsonschema.validate(json.loads(path.read_text()), schema)

@@ -332,3 +332,14 @@ def test_the_verdict_box_lists_the_injected_faults_or_says_there_were_none(twopc
     assert f"injected faults: {crash.index}. crash coord; {crash.index + 1}. restart coord" in verdict
     loss = next(ln for ln in render_dot(faulty["loss"]).splitlines() if ln.startswith("  verdict ["))
     assert "injected faults: 2. lose server→client Pong(n=1)" in loss
+
+
+def test_traces_of_every_fault_kind_match_the_published_json_schema(faulty, twopc):
+    jsonschema = pytest.importorskip("jsonschema")
+    from explorer.trace.json_io import trace_to_json
+
+    schema = json.loads((Path(__file__).resolve().parent.parent / "docs" / "trace.schema.json").read_text())
+    for trace in [twopc, *faulty.values()]:
+        jsonschema.validate(json.loads(json.dumps(trace_to_json(trace))), schema)
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate({**trace_to_json(twopc), "version": 2}, schema)
