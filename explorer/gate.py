@@ -144,6 +144,8 @@ def _judge(exp: Expect, r: Result, cov: Coverage | None) -> tuple[bool, str]:
             bound = f" within depth {exp.depth}" if r.depth_bound_hit else ""
             return False, f"vacuous{bound}: {'; '.join(vacuous)} ({stats})"
         note = "" if r.complete else f" (incomplete: {r.stop_reason})"
+        if any(w.startswith("liveness verdict partial") for w in r.warnings):
+            note += " (liveness partial: the depth bound cut the graph)"
         return True, f"holds{note} ({stats})"
     want = exp.property
     if any(v.property == want for v in r.violations):

@@ -24,7 +24,6 @@ from explorer import (
     require,
     timer,
 )
-from explorer.engine.model import Step
 from explorer.liveness.fairness import STRONG, WEAK
 from explorer.liveness.graph import Graph
 from explorer.liveness.scc import fair_components, fair_loop
@@ -318,8 +317,8 @@ def fair_graphs(draw):
     g = Graph(states=[(i,) for i in range(n)], tasks=list(range(k)), task_fair=fair)
     g.succ = [[] for _ in range(n)]
     for u, v, t in edges:
-        g.succ[u].append((v, len(g.edge_step)))
-        g.edge_step.append(Step("a", (), "a"))
+        g.succ[u].append((v, len(g.edge_move)))
+        g.edge_move.append(("a", ()))
         g.edge_task.append(t)
     g.enabled = [frozenset(g.edge_task[e] for _v, e in g.succ[u] if fair[g.edge_task[e]]) for u in range(n)]
     g.expanded = [True] * n

@@ -201,7 +201,7 @@ def _check_one(model: Any, g: Graph, fairness: Fairness, p: Any, faults: str | N
 
 
 def _trace(model: Any, g: Graph, start: int, edges: list[int], faults: str | None, spec_file: str | None) -> Trace:
-    steps = [(g.edge_step[e].action, g.edge_step[e].decisions) for e in edges]
+    steps = [g.edge_move[e] for e in edges]
     trace, _states, failed = replay_trace(model, g.init_steps[start].decisions, steps, faults=faults,
                                           spec_file=spec_file)
     if trace is None or failed is not None:

@@ -24,7 +24,7 @@ class Graph:
     states: list[tuple] = field(default_factory=list)
     init_steps: dict[int, Step] = field(default_factory=dict)  # initial state index -> its init Step
     succ: list[list[tuple[int, int]]] = field(default_factory=list)  # per state: (target, edge id)
-    edge_step: list[Step] = field(default_factory=list)
+    edge_move: list[tuple[str, tuple]] = field(default_factory=list)  # (action, decisions): enough to replay
     edge_task: list[int] = field(default_factory=list)  # task index per edge
     enabled: list[frozenset[int]] = field(default_factory=list)  # fair tasks enabled per state
     expanded: list[bool] = field(default_factory=list)
@@ -90,8 +90,8 @@ def build_graph(model: Any, fairness: Fairness, *, depth: int | None = None, max
                 g.task_fair.append(fair)
             if fair is not None:
                 en.add(t)
-            eid = len(g.edge_step)
-            g.edge_step.append(step)
+            eid = len(g.edge_move)
+            g.edge_move.append((step.action, step.decisions))  # not the Step: its info is big
             g.edge_task.append(t)
             out.append((add(nxt, d + 1), eid))
         g.enabled[u] = frozenset(en)
