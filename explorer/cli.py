@@ -83,6 +83,9 @@ def _guard(fn):
             sys.exit(130)
         except (click.exceptions.Exit, click.ClickException, SystemExit):
             raise
+        except BrokenPipeError:  # `explore ... | head`: the reader left; stop quietly, as Unix tools do
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            sys.exit(141)
         except Exception as e:  # noqa: BLE001 - a bug in explorer itself
             click.echo(f"internal error in explorer: {type(e).__name__}: {e}\n"
                        "This is a bug in explorer, not in your spec; please report it with this output:", err=True)

@@ -182,3 +182,23 @@ def test_a_bad_input_gives_its_message_and_exit_code(argv, code, words, saved, t
     assert "Traceback" not in run.text and "internal error" not in run.text, run
     for w in words:
         assert w in run.text, f"{w!r} not in the output of {run}"
+
+
+def test_a_reader_that_leaves_early_gets_no_traceback(tmp_path):
+    """`explore SPEC | head -1`: the pipe closes before the report is written."""
+    import os
+    import subprocess
+    import sys
+
+    from .conftest import ROOT
+
+    env = {**os.environ, "NO_COLOR": "1"}
+    p = subprocess.Popen([sys.executable, "-m", "explorer.cli", str(TWOPC), "--param", "variant=no_durable_log",
+                          "--param", "n=2", "--faults", "crash=1"], cwd=ROOT, env=env,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    p.stdout.readline()
+    p.stdout.close()
+    err = p.stderr.read().decode()
+    code = p.wait(timeout=120)
+    assert "Traceback" not in err and "internal error" not in err, err
+    assert code in (141, 12), code

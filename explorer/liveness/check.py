@@ -185,8 +185,17 @@ def _check_one(model: Any, g: Graph, fairness: Fairness, p: Any, faults: str | N
             "leads_to": f"after step {trigger_at} (where the trigger holds) {p.name} never holds"}[p.kind]
     if loop:
         trace.loop_start = len(stem) + 1
-        reason = (f"{what}: steps {len(stem) + 1}..{len(stem) + len(loop)} repeat forever, and every fair step "
-                  "enabled all along the loop is taken in it")
+        reason = (f"{what}: steps {len(stem) + 1}..{len(stem) + len(loop)} repeat forever, a fair loop (each fair "
+                  "step is taken in it or not enabled all along it)")
+        on_loop = [entry]
+        for e in loop:  # walk the loop: each edge leaves the state before it
+            on_loop.append(next(v for v, e2 in g.succ[on_loop[-1]] if e2 == e))
+        taken = {g.edge_task[e] for e in loop}
+        idle = set().union(*(g.enabled[u] for u in on_loop)) - taken
+        if idle:
+            names = sorted(fairness.describe(g.tasks[t]) for t in idle)
+            reason += f"; never taken, as only intermittently enabled: {', '.join(names)}" \
+                      " (weak fairness does not force it; fair=\"strong\" would)"
     else:
         enabled = sorted({fairness.describe(g.tasks[g.edge_task[e]]) for _v, e in g.succ[entry]})
         reason = f"{what}: the behaviour may stop after step {len(stem)}, where no fair step is enabled"
