@@ -71,11 +71,19 @@ def check_liveness(model: Any, options: Options, result: Result, *, faults: str 
     if note:
         result.warnings.append(note)
     fairness = Fairness(model)
+
+    def label(state: tuple) -> tuple:
+        out = []
+        for p in props:
+            out.append(_holds(model, p, [state])[0])
+            out.append(_trigger(model, p, [state])[0] if p.kind == "leads_to" else False)
+        return tuple(out)
+
     g = build_graph(model, fairness, depth=options.depth, max_states=options.max_states,
-                    time_limit=options.time_limit)
+                    time_limit=options.time_limit, label=label)
     checked = []
-    for p in props:
-        v = _check_one(model, g, fairness, p, faults, spec_file)
+    for i, p in enumerate(props):
+        v = _check_one(model, g, fairness, p, i, faults, spec_file)
         checked.append(p.name)
         if v is not None:
             result.violations.append(v)
@@ -138,13 +146,10 @@ def _back_closure(g: Graph, targets: set[int], allowed: set[int]) -> set[int]:
     return seen
 
 
-def _check_one(model: Any, g: Graph, fairness: Fairness, p: Any, faults: str | None,
+def _check_one(model: Any, g: Graph, fairness: Fairness, p: Any, i: int, faults: str | None,
                spec_file: str | None) -> Violation | None:
-    good = _holds(model, p, g.states)
-    bad = {u for u, ok in enumerate(good) if not ok}
+    bad = {u for u, lab in enumerate(g.labels) if not lab[2 * i]}
     if not bad:
-        if p.kind == "leads_to":
-            _trigger(model, p, g.states)
         return None
     if p.kind == "eventually":
         region = _closure(g, [i for i in g.initial if i in bad], bad)
@@ -162,7 +167,7 @@ def _check_one(model: Any, g: Graph, fairness: Fairness, p: Any, faults: str | N
         start, stem, entry = shortest(g, g.initial, inside, None)
         trigger_at = None
     else:  # leads_to
-        trig = _trigger(model, p, g.states)  # on every state, so a trigger that raises is always reported
+        trig = [lab[2 * i + 1] for lab in g.labels]
         comps = fair_components(g, bad)
         if not comps:
             return None
@@ -177,9 +182,9 @@ def _check_one(model: Any, g: Graph, fairness: Fairness, p: Any, faults: str | N
         trigger_at = len(stem1)
     comp = next(c for c in comps if entry in c)
     loop = fair_loop(g, comp, entry)
-    trace = _trace(model, g, start, stem + loop, faults, spec_file)
+    trace, states = _trace(model, g, start, stem + loop, faults, spec_file)
     trace.violated, trace.kind = p.name, "liveness"
-    own = model._eval(p, model.view(g.states[entry])).reason
+    own = model._eval(p, model.view(states[len(stem)])).reason
     what = {"eventually": f"{p.name} never holds",
             "always_eventually": f"{p.name} stops holding forever",
             "leads_to": f"after step {trigger_at} (where the trigger holds) {p.name} never holds"}[p.kind]
@@ -209,14 +214,15 @@ def _check_one(model: Any, g: Graph, fairness: Fairness, p: Any, faults: str | N
     return Violation(p.name, "liveness", reason, trace)
 
 
-def _trace(model: Any, g: Graph, start: int, edges: list[int], faults: str | None, spec_file: str | None) -> Trace:
+def _trace(model: Any, g: Graph, start: int, edges: list[int], faults: str | None,
+           spec_file: str | None) -> tuple[Trace, list[tuple]]:
     steps = [g.edge_move[e] for e in edges]
-    trace, _states, failed = replay_trace(model, g.init_steps[start].decisions, steps, faults=faults,
+    trace, states, failed = replay_trace(model, g.init_steps[start].decisions, steps, faults=faults,
                                           spec_file=spec_file)
     if trace is None or failed is not None:
         raise NonDeterminismError("a liveness counterexample could not be replayed from its decisions",
                                   hint="the spec is not deterministic: an action reads something outside the state")
-    return trace
+    return trace, states
 
 
 # ---------------------------------------------------------------------- replaying a saved lasso

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,7 +22,8 @@ from .fairness import Fairness
 class Graph:
     """Every state found, the edges between them and, per state, the tasks enabled there."""
 
-    states: list[tuple] = field(default_factory=list)
+    states: list[tuple] = field(default_factory=list)  # only in hand-built graphs (tests); see labels
+    labels: list[tuple] = field(default_factory=list)  # per state: what label(state) said about it
     init_steps: dict[int, Step] = field(default_factory=dict)  # initial state index -> its init Step
     succ: list[list[tuple[int, int]]] = field(default_factory=list)  # per state: (target, edge id)
     edge_move: list[tuple[str, tuple]] = field(default_factory=list)  # (action, decisions): enough to replay
@@ -42,31 +44,39 @@ class Graph:
 
 
 def build_graph(model: Any, fairness: Fairness, *, depth: int | None = None, max_states: int | None = None,
-                time_limit: float | None = None) -> Graph:
-    """Explores the model breadth-first and returns its whole graph (bounded as the options say)."""
+                time_limit: float | None = None, label: Callable[[tuple], tuple] | None = None) -> Graph:
+    """Explores the model breadth-first and returns its whole graph (bounded as the options say).
+
+    States are not kept: they are deduplicated by the engine's 64-bit fingerprints, `label(state)`
+    (what the properties say about it) is stored instead, and a state lives only while it waits in
+    the queue. Traces are rebuilt by replaying the recorded (action, decisions) of the edges.
+    """
+    from ..engine.fingerprint import Fingerprinter
+
     g = Graph()
-    index: dict[tuple, int] = {}
+    fpr = Fingerprinter(tuple(model.fields))
+    index: dict[int, int] = {}
     task_index: dict[Any, int] = {}
     t0 = time.perf_counter()
-    queue: deque[tuple[int, int]] = deque()
+    queue: deque[tuple[int, int, tuple, int]] = deque()
 
-    def add(state: tuple, d: int) -> int:
-        i = index.get(state)
+    def add(state: tuple, fp: int, d: int) -> int:
+        i = index.get(fp)
         if i is None:
-            i = index[state] = len(g.states)
-            g.states.append(state)
+            i = index[fp] = len(g.succ)
             g.succ.append([])
             g.enabled.append(frozenset())
             g.expanded.append(False)
-            queue.append((i, d))
+            g.labels.append(label(state) if label is not None else ())
+            queue.append((i, d, state, fp))
         return i
 
     for state, step in model.initial_states():
-        i = add(state, 0)
+        i = add(state, fpr.of(state), 0)
         g.init_steps.setdefault(i, step)
     n = 0
     while queue:
-        u, d = queue.popleft()
+        u, d, state, fp = queue.popleft()
         if depth is not None and d >= depth:
             g.complete, g.why_partial = False, f"the depth bound ({depth}) cut the graph"
             continue
@@ -77,7 +87,6 @@ def build_graph(model: Any, fairness: Fairness, *, depth: int | None = None, max
         if time_limit is not None and n & 255 == 0 and time.perf_counter() - t0 > time_limit:
             g.complete, g.why_partial = False, f"--time-limit ({time_limit:g} s) stopped the graph"
             break
-        state = g.states[u]
         succs = model.successors(state)
         out = g.succ[u]
         en = set()
@@ -93,7 +102,7 @@ def build_graph(model: Any, fairness: Fairness, *, depth: int | None = None, max
             eid = len(g.edge_move)
             g.edge_move.append((step.action, step.decisions))  # not the Step: its info is big
             g.edge_task.append(t)
-            out.append((add(nxt, d + 1), eid))
+            out.append((add(nxt, fpr.update(fp, state, nxt), d + 1), eid))
         g.enabled[u] = frozenset(en)
         g.expanded[u] = True
     return g
