@@ -57,24 +57,26 @@ class Unrolling:
         inits = self.sm.model.initial_states()
         return z3.Or(*[z3.And(self.init_var == j, self.sm.encode_state(s, v0)) for j, (s, _) in enumerate(inits)])
 
-    def trans(self, i: int) -> Any:
+    def trans(self, i: int, stutter: bool = False) -> Any:
         """The step from frame i to frame i+1; `act@i` names the path taken.
 
         Functional form: one selector, each path's guard implied by its selector value, and each
-        leaf of frame i+1 an if-then-else over the paths that change it (else unchanged).
+        leaf of frame i+1 an if-then-else over the paths that change it (else unchanged). With
+        `stutter`, the selector value len(paths) keeps the state as it is (a run may stop early).
         """
         a, b = self.frame(i), self.frame(i + 1)
         paths = self.sm.paths
-        if not paths:
+        if not paths and not stutter:
             return z3.BoolVal(False)
-        width = max(1, (len(paths) - 1).bit_length())
+        n = len(paths) + (1 if stutter else 0)
+        width = max(1, (n - 1).bit_length())
         act = z3.BitVec(f"act@{self.tag}{i}", width)
         while len(self.acts) <= i:
             self.acts.append(None)
         self.acts[i] = act
         cs = []
-        if len(paths) < (1 << width):
-            cs.append(z3.ULT(act, len(paths)))
+        if n < (1 << width):
+            cs.append(z3.ULT(act, n))
         for p_i, p in enumerate(paths):
             g = self._sub(p.guard, a)
             if not z3.is_true(g):
