@@ -79,3 +79,19 @@ def test_cap_in_ap_mode_reads_stale_data():
 def test_cap_in_ap_mode_stays_available_under_a_partition():
     result = explorer.check(CAP, params={"mode": "ap", "script": ("w", "w")}, faults="partition=1")
     assert violated(result) == [] and result.complete
+
+
+CLOCKS = SPECS / "clocks.py"
+
+
+def test_lamport_and_vector_clocks_keep_their_conditions():
+    result = explorer.check(CLOCKS)
+    assert violated(result) == [] and result.complete
+
+
+def test_lamport_clocks_order_concurrent_events_in_three_steps():
+    # p1 local (L=1), p2 local (L=1), p2 local (L=2): p1.1 and p2.2 are concurrent, yet 1 < 2;
+    # two events are never enough (first events tie at 1; otherwise they are causally related)
+    result = explorer.check(CLOCKS, params={"variant": "lamport_converse"})
+    assert violated(result) == ["lamport_converse"] and result.violations[0].length == 3
+    assert "concurrent" in result.violations[0].reason
