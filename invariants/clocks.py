@@ -13,7 +13,8 @@ Each check returns True, or a string naming the events that break it (what an `@
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Iterable, NamedTuple
+from collections.abc import Callable, Iterable
+from typing import Any, NamedTuple
 
 
 class Event(NamedTuple):
@@ -60,7 +61,7 @@ def happens_before(events: Iterable[Event]) -> set[tuple[tuple[str, int], tuple[
 
 def vector_less(u: tuple[int, ...], v: tuple[int, ...]) -> bool:
     """Returns True when u < v as vector timestamps: u <= v everywhere and u != v."""
-    return all(x <= y for x, y in zip(u, v)) and tuple(u) != tuple(v)
+    return all(x <= y for x, y in zip(u, v, strict=False)) and tuple(u) != tuple(v)
 
 
 def clock_condition(events: Iterable[Event], clock: Callable[[Event], Any] = lambda e: e.lamport,

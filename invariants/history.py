@@ -18,8 +18,9 @@ naming the operations involved: exactly what an `@invariant` may return, so a sp
 """
 from __future__ import annotations
 
-from functools import lru_cache
-from typing import Any, Callable, Iterable, NamedTuple, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from functools import cache
+from typing import Any, NamedTuple
 
 
 class Op(NamedTuple):
@@ -100,7 +101,7 @@ def find_linearization(history: Sequence[Op], init: Any = None, step: Step = reg
             if not real_time and b.client == a.client and b.invoke < a.invoke:
                 before[i] |= 1 << j
 
-    @lru_cache(maxsize=None)
+    @cache
     def search(done: int, state: Any) -> tuple[int, ...] | None:
         if done & complete_mask == complete_mask:
             return ()

@@ -33,8 +33,7 @@ always linearizable, so the check is about availability alone). With no partitio
 What is abstracted away: time (a partition lasts as long as the behaviour wants), crashes (a
 crashed replica is not asked to be available), several keys, and retries by the client.
 """
-from explorer import (Message, Node, Protocol, always_eventually, choose, invariant, on, param, reachable, require,
-                      timer)
+from explorer import Message, Node, Protocol, always_eventually, choose, invariant, on, param, reachable, timer
 from explorer.dsl.expect import holds, violates
 from invariants.history import Op, linearizable
 

@@ -36,7 +36,7 @@ class Process(Node):
         me = self.world.procs().index(self.id)
         vec = list(self.vector or (0,) * self.world.n)
         if other_vector is not None:
-            vec = [max(a, b) for a, b in zip(vec, other_vector)]
+            vec = [max(a, b) for a, b in zip(vec, other_vector, strict=True)]
         vec[me] += 1
         self.vector = tuple(vec)
         self.lamport = max(self.lamport, other_lamport) + 1

@@ -22,7 +22,7 @@ Properties, over the history the client harness records (invariants.history):
 What is abstracted away: keys (one register), wall-clock time (Lamport counters order writes, so
 clock skew is not modelled), failover of a session's home replica, and anti-entropy.
 """
-from explorer import Message, Node, Protocol, choose, invariant, on, param, reachable, require, timer
+from explorer import Message, Node, Protocol, choose, invariant, on, param, reachable, timer
 from explorer.dsl.expect import holds, violates
 from invariants.history import Op, convergence, monotonic_reads, read_your_writes
 

@@ -8,10 +8,18 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from invariants import agreement, atomicity, mutual_exclusion
-from invariants.clocks import (Event, clock_condition, happens_before, lamport_converse, vector_clocks_exact,
-                               vector_less)
-from invariants.history import (Op, convergence, find_linearization, linearizable, monotonic_reads, no_stale_reads,
-                                read_your_writes, register_step, sequentially_consistent)
+from invariants.clocks import Event, clock_condition, happens_before, lamport_converse, vector_clocks_exact, vector_less
+from invariants.history import (
+    Op,
+    convergence,
+    find_linearization,
+    linearizable,
+    monotonic_reads,
+    no_stale_reads,
+    read_your_writes,
+    register_step,
+    sequentially_consistent,
+)
 
 
 def W(client, value, invoke, ret):  # noqa: N802 - reads like the history notation
