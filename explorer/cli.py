@@ -130,7 +130,6 @@ def run_cmd(spec: str, depth, params, faults, strategy, max_states, time_limit, 
             cluster, progress) -> None:
     """Explore every interleaving of SPEC.py and check its properties."""
     for flag, value, issue in (("--workers", workers != 1, "parallel search"),
-                               ("--symmetry", symmetry, "symmetry reduction"),
                                ("--por", por, "partial-order reduction"),
                                ("--checkpoint", checkpoint, "checkpoints"), ("--resume", resume, "checkpoints"),
                                ("--max-memory", max_memory, "memory limits"), ("--cluster", cluster, "clusters")):
@@ -139,7 +138,7 @@ def run_cmd(spec: str, depth, params, faults, strategy, max_states, time_limit, 
                              hint="run without it; see the project's open issues for the plan")
     opts = Options(depth=depth, max_states=max_states, time_limit=time_limit, strategy=strategy,
                    deadlock=deadlock, max_violations=max_violations, seed=seed, backend=backend,
-                   progress=progress)
+                   progress=progress, symmetry=symmetry)
     model, spec_file = load_model(spec, _params(params), faults)
     tty = sys.stderr.isatty()
     every = 2.0 if tty else 10.0

@@ -11,7 +11,7 @@ from explorer.dsl.expect import holds
 
 
 class TwoPhase(Spec):
-    n = param(3, help="number of resource managers")
+    n = param(3, symmetric=True, help="number of resource managers (interchangeable: --symmetry)")
 
     checks = [holds(params={"n": 3})]  # what `explore check specs/` requires
 

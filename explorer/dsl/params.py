@@ -10,12 +10,17 @@ from ..errors import UsageError
 
 @dataclass
 class param:  # noqa: N801 - reads as a declaration in a spec: `n = param(3)`
-    """Declares a spec parameter with a default; `choices` restricts its values."""
+    """Declares a spec parameter with a default; `choices` restricts its values.
+
+    `symmetric=True` declares the param's values interchangeable ids (its elements, or range(n) for an
+    int n): `--symmetry` then keeps one state per orbit of their permutations.
+    """
 
     default: Any
     help: str = ""
     choices: Sequence[Any] | None = None
     name: str = ""
+    symmetric: bool = False
 
     def __set_name__(self, owner: type, name: str) -> None:
         self.name = name

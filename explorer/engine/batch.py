@@ -249,6 +249,8 @@ class BatchSearch(Search):
             raise Unbatchable("action invariants are checked by the interpreted engine")
         if opts.strategy != "bfs":
             raise Unbatchable("the batched engine does breadth-first search only")
+        if opts.symmetry:
+            raise Unbatchable("symmetry reduction runs on the interpreted engine")
         self.result.backend = "batch"
         inits = model.initial_states()
         self.leaves = Leaves(tuple(model.fields), inits[0][0], self.fpr)
@@ -1015,6 +1017,8 @@ def run_batch_or_fallback(model: Any, opts, **kw: Any):
     from .result import Result
 
     t0 = time.perf_counter()
+    if opts.symmetry:  # canonical representatives are computed per state: the interpreted engine does it
+        return Search(model, opts, **kw).run()
     try:
         return BatchSearch(model, opts, **kw).run()
     except Unbatchable as e:

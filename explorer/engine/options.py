@@ -29,6 +29,7 @@ class Options:
     progress_every_s: float = 2.0
     determinism_sample: int = 64  # re-run one new state in this many to check determinism (0: never)
     backend: str = "auto"  # auto | interp | batch
+    symmetry: bool = False  # one state per orbit of the ids the spec declares interchangeable
 
     def __post_init__(self) -> None:
         if self.depth is not None and self.depth < 0:
