@@ -42,7 +42,7 @@ def _orbits_by_brute_force(spec_cls, params: dict, ids: tuple) -> int:
 
     keys = set()
     for state in _reachable(model):
-        keys.add(min(repr(tuple(rename(v, dict(zip(ids, p))) for v in state))
+        keys.add(min(repr(tuple(rename(v, dict(zip(ids, p, strict=True))) for v in state))
                      for p in itertools.permutations(ids)))
     return len(keys)
 

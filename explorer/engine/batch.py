@@ -810,9 +810,9 @@ class BatchSearch(Search):
             z = np.zeros(0, dtype=np.int64)
             return np.zeros(0, dtype=np.uint64), z, z
         cpar = np.concatenate(parts_parent)
-        del parts_parent
         cem = np.concatenate(parts_emit)
-        del parts_emit
+        parts_parent.clear()
+        parts_emit.clear()
         cfp = fps[cpar]
         hashes = self.leaves.hashes
         ncols = cols.shape[0]

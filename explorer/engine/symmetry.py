@@ -200,7 +200,7 @@ class SymmetricFingerprinter:
         if owned is not None:
             moved = list(out)
             for a, b in m.items():
-                for src, dst in zip(owned[a], owned[b]):
+                for src, dst in zip(owned[a], owned[b], strict=True):
                     moved[dst] = out[src]
             out = moved
         return tuple(out)
