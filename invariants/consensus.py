@@ -9,7 +9,8 @@ is identified by its index and the term in which a leader created it.
 """
 from __future__ import annotations
 
-from typing import Any, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 
 def agreement(decisions: Mapping[Any, Any]) -> bool | str:
