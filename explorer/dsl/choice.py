@@ -43,11 +43,18 @@ class Oracle:
 
     def next_prefix(self) -> list[int] | None:
         """Returns the decisions of the next run in depth-first order, or None when all are done."""
-        taken, fan = self.taken, self.fanout
-        for k in range(len(taken) - 1, -1, -1):
-            if taken[k] + 1 < fan[k]:
-                return taken[:k] + [taken[k] + 1]
-        return None
+        return next_decisions(self.taken, self.fanout)
+
+
+def next_decisions(taken: Sequence[int], fanout: Sequence[int]) -> list[int] | None:
+    """Backtracks over recorded decisions: the prefix of the next run, or None when all are done.
+
+    Shared by every oracle (explicit choose() runs and symbolic branch runs).
+    """
+    for k in range(len(taken) - 1, -1, -1):
+        if taken[k] + 1 < fanout[k]:
+            return list(taken[:k]) + [taken[k] + 1]
+    return None
 
 
 _current: list[Oracle | None] = [None]

@@ -21,7 +21,7 @@ from typing import Any, Sequence
 
 import z3
 
-from ..dsl.choice import Disabled
+from ..dsl.choice import Disabled, next_decisions
 
 
 class SymbolicUnsupported(Exception):
@@ -121,11 +121,7 @@ class SymRun:
         return value
 
     def next_prefix(self) -> list[int] | None:
-        taken, fan = self.taken, self.fanout
-        for k in range(len(taken) - 1, -1, -1):
-            if taken[k] + 1 < fan[k]:
-                return taken[:k] + [taken[k] + 1]
-        return None
+        return next_decisions(self.taken, self.fanout)
 
     # -- branches
     def _feasible(self, extra: Any) -> bool:
