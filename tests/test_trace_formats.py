@@ -280,17 +280,29 @@ class UpDown(Spec):
         return abs(self.x) < 2
 
 
-@pytest.mark.parametrize("backend", [
-    "interp",
-    pytest.param("batch", marks=pytest.mark.xfail(strict=True, reason=(
-        "explorer/engine/batch.py:902 reports only the first violating state of each property per BFS level "
-        "(bad[0]), so a second counterexample of the same depth with another last action is never seen"))),
-])
+@pytest.mark.parametrize("backend", ["interp", "batch"])
 def test_max_violations_gives_one_counterexample_per_property_and_last_action(backend):
     r = explorer.check(UpDown, max_violations=5, backend=backend)
+    assert r.backend == backend
     assert sorted((v.property, v.trace.steps[-1].action, v.trace.final["x"]) for v in r.violations) == \
         [("near_zero", "down", -2), ("near_zero", "up", 2)]
-    assert len(explorer.check(UpDown).violations) == 1
+    assert len(explorer.check(UpDown, backend=backend).violations) == 1
+
+
+def _violation_summary(r):
+    return [(v.property, v.reason, [(s.action, s.decisions) for s in v.trace.steps]) for v in r.violations]
+
+
+@pytest.mark.parametrize("k", [2, 4])
+def test_max_violations_batched_and_interpreted_give_the_same_counterexamples_and_counts(k):
+    # two atomicity counterexamples of the same length (a delivered and a duplicated Decision) on one level
+    runs = {b: explorer.check(str(TWOPC), params={"variant": "no_durable_log", "n": 2}, faults="crash=1,dup=1",
+                              max_violations=k, backend=b) for b in ("interp", "batch")}
+    assert runs["batch"].backend == "batch"
+    assert _violation_summary(runs["batch"]) == _violation_summary(runs["interp"])
+    assert (runs["batch"].distinct_states, runs["batch"].transitions) == \
+        (runs["interp"].distinct_states, runs["interp"].transitions)
+    assert [v.property for v in runs["batch"].violations][:2] == ["atomicity", "atomicity"]
 
 
 @pytest.mark.slow

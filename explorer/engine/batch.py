@@ -23,7 +23,7 @@ from ..dsl.values import FrozenDict, UnfreezableValue, freeze, thaw
 from ..errors import ActionError, SpecError
 from .leaves import ABSENT, Leaves, SchemaChanged, Unbatchable
 from .model import Step
-from .search import ROOT, Search, _Stop
+from .search import ROOT, Search, _Stop, violation_key
 
 # --------------------------------------------------------------------------- the trie
 
@@ -899,7 +899,7 @@ class BatchSearch(Search):
         for p, bad in bad_by_prop:
             if bad is not None and len(bad):
                 ok[bad] = False
-                violations.append((int(bad[0]), p))
+                violations.extend((i, p) for i in self._first_per_key(depth, bad, p.name))
         r = self.result
         full = (r.distinct_states, r.transitions)
         for i, p in sorted(violations, key=lambda t: t[0]):
@@ -909,6 +909,24 @@ class BatchSearch(Search):
             self._violation_at(depth, i, p.name, "invariant", res.reason, res.read)
         r.distinct_states, r.transitions = full
         return ok, cols
+
+    def _first_per_key(self, depth: int, bad: np.ndarray, prop: str) -> list[int]:
+        """Positions of the first violating state (sorted `bad`) per counterexample key not yet reported.
+
+        The key is the property and the last action (`violation_key`), read from the step that made
+        each state, so the interpreted engine's distinct counterexamples are found without a trace rebuild.
+        """
+        seen = self._seen_violation_keys
+        if depth == 0:
+            return [] if violation_key(prop, None) in seen else [int(bad[0])]
+        ids, first = np.unique(self.level_emit[depth][bad], return_index=True)
+        out: dict[tuple[str, str], int] = {}
+        for e, j in zip(ids.tolist(), first.tolist(), strict=True):
+            key = violation_key(prop, self.emits[e].step)
+            i = int(bad[j])
+            if key not in seen and i < out.get(key, i + 1):
+                out[key] = i
+        return sorted(out.values())
 
     def _count_as_of(self, i: int) -> None:
         """Sets the counts the one-state-at-a-time engine has when it meets new state i of this level."""

@@ -93,8 +93,11 @@ class Search:
         return r
 
     # ------------------------------------------------------------------ shared bookkeeping
-    def _on_new(self, state: tuple, fp: int, parent: int, depth: int) -> bool:
-        """Records a new distinct state and checks it; returns False when it violates an invariant."""
+    def _on_new(self, state: tuple, fp: int, parent: int, depth: int, last: Step | None | bool = False) -> bool:
+        """Records a new distinct state and checks it; returns False when it violates an invariant.
+
+        `last` is the step that reached it (None for an initial state), for the counterexample key.
+        """
         r = self.result
         self.parents[fp] = parent
         r.distinct_states += 1
@@ -105,7 +108,7 @@ class Search:
             for name, res in self.model.check_invariants(state):
                 if not res.holds:
                     ok = False
-                    self._violation(name, "invariant", fp, res.reason, res.read)
+                    self._violation(name, "invariant", fp, res.reason, res.read, last=last)
             if self._unwitnessed:
                 for name in self.model.check_reachables(state):
                     self._unwitnessed.discard(name)
@@ -152,13 +155,17 @@ class Search:
         if n and (self.result.distinct_states < 256 or nfp % n == 0) and not parent_known:
             m.check_deterministic(state, step, nxt)
 
-    def _violation(self, prop: str, kind: str, fp: int, reason: str | None, read=(), via=None) -> None:
+    def _violation(self, prop: str, kind: str, fp: int, reason: str | None, read=(), via=None,
+                   last: Step | None | bool = False) -> None:
+        """Records a counterexample unless one with the same key (property, last action) is recorded.
+
+        `last` is the step that reached the violating state (None for an initial state) when the caller
+        knows it: the key is then checked before the (costly) trace rebuild.
+        """
+        if last is not False and violation_key(prop, last) in self._seen_violation_keys:
+            return
         trace = self._trace_to(fp, via=via)
-        last = trace.steps[-1] if trace.steps else None
-        # distinct by property and last action; for actors the action includes what was delivered or
-        # which timer fired ("deliver Decision"), since every delivery is one `deliver` action
-        what = last.info.get("msg_type") or last.info.get("timer") if last is not None else None
-        key = (prop, "init" if last is None else f"{last.action} {what}" if what else last.action)
+        key = violation_key(prop, trace.steps[-1] if trace.steps else None)
         if key in self._seen_violation_keys:
             return
         self._seen_violation_keys.add(key)
@@ -185,7 +192,7 @@ class Search:
             if fp in self.parents:
                 continue
             self.result.initial_states += 1
-            out.append((state, fp, self._on_new(state, fp, ROOT, 0)))
+            out.append((state, fp, self._on_new(state, fp, ROOT, 0, None)))
         return out
 
     # ------------------------------------------------------------------ strategies
@@ -219,7 +226,7 @@ class Search:
                     self._check_step(state, fp, nxt, nfp, step, known)
                     if known:
                         continue
-                    if self._on_new(nxt, nfp, fp, depth + 1):
+                    if self._on_new(nxt, nfp, fp, depth + 1, step):
                         nxt_frontier.append((nxt, nfp))
                 self._checks += 1
                 if self._checks & 255 == 0:
@@ -262,7 +269,7 @@ class Search:
                         pushed.append((nxt, nfp, d + 1))
                     continue
                 best_depth[nfp] = d + 1
-                if self._on_new(nxt, nfp, fp, d + 1):
+                if self._on_new(nxt, nfp, fp, d + 1, step):
                     pushed.append((nxt, nfp, d + 1))
             stack.extend(reversed(pushed))
             self._checks += 1
@@ -292,13 +299,25 @@ class Search:
                 known = nfp in parents
                 self._check_step(state, fp, nxt, nfp, step, known)
                 if not known:
-                    ok = self._on_new(nxt, nfp, fp, d + 1)
+                    ok = self._on_new(nxt, nfp, fp, d + 1, step)
                 state, fp, d = nxt, nfp, d + 1
                 self._checks += 1
                 if self._checks & 255 == 0:
                     self._tick(0)
             if d >= limit:
                 r.depth_bound_hit = True
+
+
+def violation_key(prop: str, last: Any) -> tuple[str, str]:
+    """Counterexamples are distinct by property and last action (a Step or TraceStep; None: initial).
+
+    For actors the action includes what was delivered or which timer fired ("deliver Decision"),
+    since every delivery is one `deliver` action.
+    """
+    if last is None:
+        return (prop, "init")
+    what = last.info.get("msg_type") or last.info.get("timer")
+    return (prop, f"{last.action} {what}" if what else last.action)
 
 
 def _fingerprinter(model: Any, opts: Options):
