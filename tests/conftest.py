@@ -134,14 +134,4 @@ def state_graph(spec_cls: type, params: dict | None = None, faults: str | None =
 # ---------------------------------------------------------------------- known bugs outside tests/
 # Each marker names a bug that a test here found in code the tests do not own. They are strict: when
 # the bug is fixed the test passes, pytest reports XPASS as a failure, and the marker must go.
-
-BATCH_NEW_FIELD_WHERE = pytest.mark.xfail(
-    strict=True,
-    reason="explorer/engine/batch.py: 'action inc assigns self.cuont, which is not a field' has no file:line "
-    "(the interp engine gives the action's line)",
-)
-BATCH_PROPERTY_RAISES = pytest.mark.xfail(
-    strict=True,
-    reason="explorer/engine/batch.py: an invariant that raises leaks the internal _ReRun exception "
-    "('internal error in explorer: _ReRun', a traceback, exit 1) instead of an ActionError with its trace",
-)
+# (none at present)

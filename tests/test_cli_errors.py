@@ -12,8 +12,6 @@ import pytest
 
 from .conftest import (
     BAD,
-    BATCH_NEW_FIELD_WHERE,
-    BATCH_PROPERTY_RAISES,
     FIXTURES,
     SYNTAX_ERROR,
     TWOPC,
@@ -242,7 +240,7 @@ def test_a_send_of_something_that_is_not_a_message_names_the_line():
 ENGINES = [pytest.param((), id="default"), pytest.param(("--backend", "interp"), id="interp")]
 
 
-@pytest.mark.parametrize("engine", [pytest.param((), id="default", marks=BATCH_NEW_FIELD_WHERE), ENGINES[1]])
+@pytest.mark.parametrize("engine", ENGINES)
 def test_an_action_that_assigns_a_field_init_did_not_set_names_it(engine):
     path = BAD / "new_field.py"
     run = explore(path, *engine)
@@ -250,7 +248,7 @@ def test_an_action_that_assigns_a_field_init_did_not_set_names_it(engine):
     assert_names_function(run, path, "inc")
 
 
-@pytest.mark.parametrize("engine", [pytest.param((), id="default", marks=BATCH_PROPERTY_RAISES), ENGINES[1]])
+@pytest.mark.parametrize("engine", ENGINES)
 def test_an_invariant_that_raises_names_it_and_shows_the_trace(engine):
     path = BAD / "invariant_raises.py"
     run = explore(path, *engine)

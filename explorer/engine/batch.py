@@ -297,7 +297,8 @@ class BatchSearch(Search):
             prefix = oracle.next_prefix()
         return out
 
-    def _writes_of(self, obj, rec: _Recorder, state: tuple, action_name: str) -> tuple[tuple[int, int], ...]:
+    def _writes_of(self, obj, rec: _Recorder, state: tuple, action_name: str,
+                   where: str | None = None) -> tuple[tuple[int, int], ...]:
         lv = self.leaves
         index = self.model._ctx_rw.field_index
         writes: dict[int, int] = {}
@@ -307,7 +308,7 @@ class BatchSearch(Search):
             i = index.get(k)
             if i is None:
                 raise SpecError(f"action {action_name} assigns self.{k}, which is not a field of the state",
-                                hint=f"give {k} an initial value in init()")
+                                where=where, hint=f"give {k} an initial value in init() (a parameter cannot be assigned)")
             if lv.is_dict[i]:
                 if type(v) is _TrackedDict:
                     orig = state[i]
@@ -381,7 +382,7 @@ class BatchSearch(Search):
                 outcome: Any = _DISABLED
             else:
                 obj, _r, rec = res
-                writes = self._writes_of(obj, rec, state, a.name)
+                writes = self._writes_of(obj, rec, state, a.name, a.where)
                 d = obj.__dict__
                 from ..dsl.model import _label
 
@@ -895,6 +896,8 @@ class BatchSearch(Search):
             except SchemaChanged:
                 self._reset_tries()
                 cols = self._widen(cols)
+            except _ReRun:
+                self._reraise_property(cols, depth)
         violations = []
         for p, bad in bad_by_prop:
             if bad is not None and len(bad):
@@ -980,6 +983,26 @@ class BatchSearch(Search):
                 e._fp = path[-1]
                 raise
         raise Unbatchable("an action raised on a recorded run but not when re-run")
+
+
+    def _reraise_property(self, cols: np.ndarray, depth: int) -> None:
+        """A property raised on a recorded run: find the state with the interpreted checks, for its message
+        and trace (the first state of the level, in the interpreted engine's order, whose check raises)."""
+        model = self.model
+        for i in range(cols.shape[1]):
+            state = self.leaves.decode(cols[:, i])
+            try:
+                list(model.check_invariants(state))
+                if self._unwitnessed:
+                    model.check_reachables(state)
+            except ActionError as e:
+                self._count_as_of(i)
+                path = self._fp_path(depth, i)
+                for a, b in zip(path, path[1:], strict=False):
+                    self.parents[b] = a
+                e._fp = path[-1]
+                raise
+        raise Unbatchable("a property raised on a recorded run but not when re-run")
 
 
 class _ReRun(Exception):
