@@ -685,12 +685,21 @@ class BatchSearch(Search):
         of the new states, in the order the interpreted engine finds them; successors per parent).
         Transitions are counted here.
         """
+        counts = np.zeros(len(fps), dtype=np.int64)
+        cols, parts = self._expand_range(cols, fps, visited, 0, len(fps), counts)
+        return self._merge_parts(cols, parts, counts)
+
+    def _expand_range(self, cols: np.ndarray, fps: np.ndarray, visited: np.ndarray, lo: int, n: int,
+                      counts: np.ndarray):
+        """Expands frontier positions lo..n-1 a chunk at a time (explorer/engine/parallel.py runs ranges apart).
+
+        Fills counts[lo:n]; returns (cols, possibly widened; per chunk: new fingerprints, frontier
+        positions of their parents, step ids).
+        """
         r = self.result
-        n = len(fps)
-        counts = np.zeros(n, dtype=np.int64)
         parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
         chunk = max(self._MIN_CHUNK, int(self._CHUNK_CANDIDATES / max(1.0, self._succ_per_state)))
-        a = 0
+        a = lo
         while a < n:
             b = min(n, a + chunk)
             while True:
@@ -731,6 +740,10 @@ class BatchSearch(Search):
                 parts.append((ufp, ukey // width + a, ordered[ukey % width]))
             a = b
             self._tick(n)
+        return cols, parts
+
+    def _merge_parts(self, cols: np.ndarray, parts: list, counts: np.ndarray):
+        """Keeps each new fingerprint once (smallest parent first) and orders them as the interpreted engine."""
         if not parts:
             z = np.zeros(0, dtype=np.int64)
             return cols, np.zeros(0, dtype=np.uint64), z, z, counts
