@@ -164,6 +164,57 @@ def test_leads_to_and_always_eventually_hold_once_the_escape_is_gone():
     assert r.violations == [] and r.unchecked == []
 
 
+class Parked(Spec):
+    """`park` sets a = 1 for good (unfairly); `done` needs a == 0 and b == 1; c is never read."""
+
+    def init(self):
+        self.a, self.b, self.c = 0, 0, 0
+
+    @action
+    def park(self):
+        require(self.a == 0)
+        self.a, self.c = 1, 5
+
+    @action(fair=True)
+    def step_b(self):
+        require(self.a == 0 and self.b == 0)
+        self.b = 1
+
+    @eventually
+    def done(self):
+        return self.a == 0 and self.b == 1
+
+
+def test_a_lasso_names_the_values_its_property_read_in_the_state_it_stays_in():
+    [v] = explorer.check(Parked).violations
+    assert [s.label for s in v.trace.steps] == ["park"]
+    assert v.trace.read == ("a",)  # a == 1 short-circuits the rest: only a keeps `done` false
+    assert v.trace.final["a"] == 1
+
+
+def test_a_lasso_of_2pc_names_the_participant_left_in_doubt():
+    [v] = explorer.check(TWOPC, params={"n": 2}, faults="crash=1,restart=0").violations
+    assert v.trace.read and all(f in v.trace.final for f in v.trace.read)
+    assert any(f.endswith(".state") and v.trace.final[f] in ("working", "prepared") for f in v.trace.read)
+
+
+def test_the_liveness_check_counts_in_the_elapsed_time():
+    import time as _time
+
+    calls = []
+
+    class Slow(FairReach):
+        @eventually
+        def reaches_two(self):
+            calls.append(1)
+            _time.sleep(0.05)
+            return self.x == 2
+
+    r = explorer.check(Slow)
+    assert r.violations == [] and len(calls) >= 3  # three states, each labelled once at least
+    assert r.elapsed_s >= 0.05 * len(calls)
+
+
 def test_a_fairness_that_is_not_weak_or_strong_is_a_spec_error():
     class Odd(Reach):
         @action(fair="sometimes")

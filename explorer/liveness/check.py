@@ -16,6 +16,7 @@ behaviour stops, no loop and a note saying so.
 """
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from ..dsl.model import user_frame
@@ -55,7 +56,19 @@ def reductions_note(options: Options) -> str | None:
 
 def check_liveness(model: Any, options: Options, result: Result, *, faults: str | None = None,
                    spec_file: str | None = None) -> Graph | None:
-    """Checks the model's liveness properties and records violations and warnings in `result`."""
+    """Checks the model's liveness properties and records violations and warnings in `result`.
+
+    The time it takes is added to `result.elapsed_s`: a run's time is the safety search and this.
+    """
+    t0 = time.perf_counter()
+    try:
+        return _check_liveness(model, options, result, faults=faults, spec_file=spec_file)
+    finally:
+        result.elapsed_s += time.perf_counter() - t0
+
+
+def _check_liveness(model: Any, options: Options, result: Result, *, faults: str | None,
+                    spec_file: str | None) -> Graph | None:
     props = [p for p in getattr(model, "liveness", ()) if p.kind in KINDS]
     if not props:
         return None
@@ -184,7 +197,11 @@ def _check_one(model: Any, g: Graph, fairness: Fairness, p: Any, i: int, faults:
     loop = fair_loop(g, comp, entry)
     trace, states = _trace(model, g, start, stem + loop, faults, spec_file)
     trace.violated, trace.kind = p.name, "liveness"
-    own = model._eval(p, model.view(states[len(stem)])).reason
+    # the state the behaviour loops through (or stops in) is the final state: what p read there
+    # is what keeps it false forever
+    at = model._eval(p, model.view(states[len(stem)]))
+    own = at.reason
+    trace.read = tuple(at.read)
     what = {"eventually": f"{p.name} never holds",
             "always_eventually": f"{p.name} stops holding forever",
             "leads_to": f"after step {trigger_at} (where the trigger holds) {p.name} never holds"}[p.kind]
