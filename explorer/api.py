@@ -63,6 +63,8 @@ def _use_batch(model: Any, options: Options) -> bool:
     """The batched engine pays off on plain specs; actor specs read the whole network each step."""
     if options.backend == "interp" or options.strategy != "bfs":
         return False
+    if getattr(model, "interpreted_only", False):  # e.g. timed specs (explorer.timed): time passes after each step
+        return False
     if options.backend == "batch":
         return True
     from .actors.protocol import ProtocolModel

@@ -14,6 +14,7 @@ import dataclasses
 import enum
 import hashlib
 import struct
+from fractions import Fraction
 from typing import Any
 
 MASK64 = (1 << 64) - 1
@@ -112,7 +113,7 @@ class UnfreezableValue(TypeError):
         super().__init__(f"a value of type {type(value).__name__} cannot be part of a state")
 
 
-_SCALARS = (type(None), bool, int, float, str, bytes)
+_SCALARS = (type(None), bool, int, float, str, bytes, Fraction)  # Fraction: exact times (explorer.timed)
 
 
 def freeze(value: Any, _path: str = "") -> Any:
@@ -210,6 +211,8 @@ def _stable_hash(value: Any) -> int:
         return _digest(b"F", struct.pack("<d", value))
     if t is bytes:
         return _digest(b"Y", value)
+    if t is Fraction:
+        return _digest(b"Q", f"{value.numerator}/{value.denominator}".encode())
     if t is FrozenDict:
         acc = 0
         for k, v in value.items():
