@@ -46,7 +46,7 @@ def run_model(model: Any, options: Options, *, spec_file: str | None = None,
     """Explores an already-built model."""
     faults = getattr(model, "faults_text", None)
     kw = dict(faults=faults, spec_file=spec_file, progress=progress)
-    if _use_batch(model, options):
+    if _resumes_batch(options) if options.resume else _use_batch(model, options):
         from .engine.batch import run_batch_or_fallback
 
         result = run_batch_or_fallback(model, options, **kw)
@@ -55,7 +55,12 @@ def run_model(model: Any, options: Options, *, spec_file: str | None = None,
     if getattr(model, "liveness", None):
         from .liveness import check_liveness
 
-        check_liveness(model, options, result, faults=faults, spec_file=spec_file)
+        try:
+            check_liveness(model, options, result, faults=faults, spec_file=spec_file)
+        except KeyboardInterrupt:  # Ctrl-C while the liveness graph is built: keep the safety results
+            result.complete = False
+            result.stop_reason = "interrupted"
+            result.warnings.append("liveness not checked: interrupted (Ctrl-C) while its graph was built")
     return result
 
 
@@ -70,3 +75,10 @@ def _use_batch(model: Any, options: Options) -> bool:
     from .actors.protocol import ProtocolModel
 
     return not isinstance(model, ProtocolModel) and not getattr(model, "action_invariants", None)
+
+
+def _resumes_batch(options: Options) -> bool:
+    """A resumed run goes on with the engine that wrote the checkpoint (its header says which)."""
+    from .engine.checkpoint import checkpoint_engine
+
+    return checkpoint_engine(options.resume) == "batch"

@@ -120,20 +120,22 @@ def _guard(fn):
 @click.option("--engine", type=click.Choice(["explicit", "bmc", "induction"]), default="explicit", show_default=True)
 @click.option("--backend", type=click.Choice(["auto", "interp", "batch"]), default="auto", show_default=True,
               help="Successor generation: per state (interp) or over the whole frontier (batch).")
-@click.option("--checkpoint", default=None, metavar="FILE", help="Write a checkpoint to resume from.")
-@click.option("--resume", default=None, metavar="FILE", help="Resume from a checkpoint.")
-@click.option("--max-memory", default=None, metavar="SIZE", help="Stop cleanly before using this much memory.")
+@click.option("--checkpoint", default=None, metavar="FILE",
+              help="Save the BFS to FILE every --checkpoint-every seconds and when stopped (Ctrl-C, limits).")
+@click.option("--checkpoint-every", type=float, default=60.0, show_default=True, metavar="S",
+              help="Seconds between two checkpoints.")
+@click.option("--resume", default=None, metavar="FILE", help="Go on from a checkpoint written by --checkpoint FILE.")
+@click.option("--max-memory", default=None, metavar="SIZE",
+              help="Stop cleanly, with partial results, before resident memory reaches SIZE (2G, 500M).")
 @click.option("--cluster", default=None, metavar="ADDRESS",
               help="Expand each BFS level on a Dask cluster (tcp://host:8786; needs explorer[dask]).")
 @click.option("--progress/--no-progress", default=True, help="A progress line on stderr during long runs.")
 @_guard
 def run_cmd(spec: str, depth, params, faults, strategy, max_states, time_limit, workers, symmetry, por, deadlock,
             max_violations, out_dir, raw_trace, as_json, seed, engine, backend, checkpoint, resume, max_memory,
-            cluster, progress) -> None:
+            cluster, progress, checkpoint_every=60.0) -> None:
     """Explore every interleaving of SPEC.py and check its properties."""
-    for flag, value, issue in (("--por", por, "partial-order reduction"),
-                               ("--checkpoint", checkpoint, "checkpoints"), ("--resume", resume, "checkpoints"),
-                               ("--max-memory", max_memory, "memory limits")):
+    for flag, value, issue in (("--por", por, "partial-order reduction"),):
         if value:
             raise UsageError(f"{flag}: {issue} are not available in this version yet",
                              hint="run without it; see the project's open issues for the plan")
@@ -143,7 +145,11 @@ def run_cmd(spec: str, depth, params, faults, strategy, max_states, time_limit, 
     model, spec_file = load_model(spec, _params(params), faults)
     tty = sys.stderr.isatty()
     every = 2.0 if tty else 10.0
-    opts = opts.but(progress_every_s=every)
+    opts = opts.but(progress_every_s=every, checkpoint=checkpoint, resume=resume, checkpoint_every_s=checkpoint_every,
+                    max_memory=max_memory)
+    if engine != "explicit" and (checkpoint or resume):
+        raise UsageError(f"--checkpoint/--resume: the {engine} engine has no checkpoints",
+                         hint="checkpoints cover the explicit breadth-first search")
     prog = (lambda line: click.echo(line, err=True)) if progress else None
     if not as_json:
         click.echo(_header(model, opts), err=False)
@@ -156,13 +162,26 @@ def run_cmd(spec: str, depth, params, faults, strategy, max_states, time_limit, 
     if not raw_trace:
         from .minimize import minimize_result
 
-        minimize_result(model, result, shortest=opts.strategy == "bfs")
+        try:
+            minimize_result(model, result, shortest=opts.strategy == "bfs")
+        except KeyboardInterrupt:  # keep the long run's results: show the traces as found
+            click.echo("minimisation interrupted (Ctrl-C): the traces are shown as found", err=True)
     _write_files(result, out_dir, spec, model)
     if as_json:
         click.echo(json.dumps(result.summary(), default=str))
     else:
         _print_result(result, out_dir)
+    _checkpoint_note(result, checkpoint, resume)
     sys.exit(result.exit_code)
+
+
+def _checkpoint_note(result: Result, checkpoint: str | None, resume: str | None) -> None:
+    """Says on stderr where the search went on from, and how to go on after an early stop."""
+    if resume:
+        click.echo(f"resumed from checkpoint {resume}", err=True)
+    if checkpoint and result.stop_reason in ("interrupted", "time_limit", "max_memory") and Path(checkpoint).exists():
+        click.echo(f"checkpoint saved: {checkpoint}\nto go on, run the same command with --resume {checkpoint} "
+                   f"(keep --checkpoint {checkpoint} to go on saving)", err=True)
 
 
 def _header(model: Any, opts: Options) -> str:

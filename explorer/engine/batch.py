@@ -21,6 +21,7 @@ from ..dsl.choice import Disabled, Oracle
 from ..dsl.model import _Ctx
 from ..dsl.values import FrozenDict, UnfreezableValue, freeze, thaw
 from ..errors import ActionError, SpecError
+from . import checkpoint
 from .leaves import ABSENT, Leaves, SchemaChanged, Unbatchable
 from .model import Step
 from .search import ROOT, Search, _Stop, violation_key
@@ -595,9 +596,10 @@ class BatchSearch(Search):
     _MIN_CHUNK = 1024  # frontier states per chunk, at least
 
     def _bfs(self) -> None:
+        if self.opts.resume:  # from a checkpoint's level start instead of the initial states
+            return self._levels(*checkpoint.restore_batch(self))
         r = self.result
         opts = self.opts
-        lv = self.leaves
         inits = []
         for state, _step in self.model.initial_states():
             fp = self.fpr.of(state)
@@ -626,11 +628,20 @@ class BatchSearch(Search):
         frontier_index = np.flatnonzero(ok)  # positions within the level (for parent pointers)
         if not ok.all():
             cols, fps = cols[:, ok], fps[ok]
-        depth = 0
+        self._levels(cols, fps, frontier_index, visited, 0)
+
+    def _levels(self, cols: np.ndarray, fps: np.ndarray, frontier_index: np.ndarray, visited: np.ndarray,
+                depth: int) -> None:
+        """Expands level after level from a frontier: the initial states', or a checkpoint's."""
+        r = self.result
+        opts = self.opts
+        lv = self.leaves
+        mx = opts.max_states
         while len(fps):
             if opts.depth is not None and depth >= opts.depth:
                 r.depth_bound_hit = True
                 break
+            checkpoint.level_start(self, cols, fps, frontier_index, visited, depth)  # when due; --max-memory
             self._tick(len(fps))
             self._frontier = (cols, fps, frontier_index)
             trans_before = r.transitions

@@ -24,6 +24,10 @@ class Options:
     deadlock: bool = False
     max_violations: int = 1
     seed: int = 0
+    checkpoint: str | None = None  # write checkpoints of a BFS to this file (explorer/engine/checkpoint.py)
+    resume: str | None = None  # resume a BFS from this checkpoint file
+    checkpoint_every_s: float = 60.0  # at most this long between two checkpoints (plus one when stopped)
+    max_memory: str | int | None = None  # stop cleanly before resident memory reaches this ("2G", "500M", bytes)
     walks: int = 1000  # random strategy: number of walks
     progress: bool = False  # a progress line on stderr every few seconds
     progress_every_s: float = 2.0
@@ -46,6 +50,15 @@ class Options:
             raise UsageError(f"walks={self.walks} must be at least 1")
         if self.backend not in ("auto", "interp", "batch"):
             raise UsageError(f"backend={self.backend!r} must be auto, interp or batch")
+        if self.checkpoint_every_s < 0:
+            raise UsageError(f"checkpoint_every_s={self.checkpoint_every_s} must be 0 or more seconds")
+        if (self.checkpoint or self.resume) and self.strategy != "bfs":
+            raise UsageError(f"--checkpoint/--resume: checkpoints cover breadth-first search only, not "
+                             f"--strategy {self.strategy}", hint="use --strategy bfs (the default)")
+        if self.max_memory is not None:
+            from .memory import parse_size
+
+            parse_size(self.max_memory)
 
     def but(self, **changes) -> "Options":
         """Returns a copy with `changes` applied (and validated)."""

@@ -14,6 +14,7 @@ import time
 from typing import Any, Callable
 
 from ..errors import ActionError
+from . import checkpoint
 from .fingerprint import Fingerprinter
 from .model import Step
 from .options import Options
@@ -56,6 +57,8 @@ class Search:
         r = self.result
         self._t0 = time.perf_counter()
         self._next_progress = self._t0 + self.opts.progress_every_s
+        self._elapsed_before = 0.0  # search time before the checkpoint this run resumes
+        checkpoint.start(self)  # Ctrl-C as a flag, --max-memory, --checkpoint (explorer/engine/checkpoint.py)
         try:
             if self.opts.strategy == "bfs":
                 self._bfs()
@@ -69,6 +72,8 @@ class Search:
             r.stop_reason = self._stop_reason
             if self._stop_reason == "violations":
                 r.stop_reason = None
+            if self._saver is not None:
+                self._saver.finish(self, r.stop_reason)
         except KeyboardInterrupt:
             r.complete = False
             r.stop_reason = "interrupted"
@@ -77,7 +82,8 @@ class Search:
                 e.trace = self._trace_to(e._fp)
             raise
         finally:
-            r.elapsed_s = time.perf_counter() - self._t0
+            checkpoint.stop(self)
+            r.elapsed_s = self._elapsed_before + time.perf_counter() - self._t0
             r.peak_rss_mb = _peak_rss_mb()
             if self._progress and r.elapsed_s > self.opts.progress_every_s:
                 self._progress(self._progress_line(final=True))
@@ -121,14 +127,22 @@ class Search:
             raise _Stop()
         self._checks += 1
         if self._checks & 1023 == 0:
-            self._tick(0)
+            self._tick(0, boundary=False)
         return ok
 
-    def _tick(self, frontier: int) -> None:
+    def _tick(self, frontier: int, boundary: bool = True) -> None:
+        """Prints progress; where the search can stop cleanly (`boundary`), stops it for a bound or Ctrl-C."""
         now = time.perf_counter()
         tl = self.opts.time_limit
-        if tl is not None and now - self._t0 >= tl:
+        if boundary and tl is not None and now - self._t0 >= tl:
             self._stop_reason = "time_limit"
+            raise _Stop()
+        if boundary and self._interrupt.set:
+            self._stop_reason = "interrupted"
+            raise _Stop()
+        if boundary and self._mem is not None and self._mem.over():
+            self.result.warnings.append(self._mem.message())
+            self._stop_reason = "max_memory"
             raise _Stop()
         if self._progress and now >= self._next_progress:
             self._next_progress = now + self.opts.progress_every_s
@@ -206,16 +220,19 @@ class Search:
     def _bfs(self) -> None:
         r = self.result
         limit = self.opts.depth
-        frontier = [(s, fp) for s, fp, ok in self._initials() if ok]
-        depth = 0
+        if self.opts.resume:  # the rest of a level, the next level found so far, and the level's depth
+            frontier, carry, depth = checkpoint.restore_search(self)
+        else:
+            frontier, carry, depth = [(s, fp) for s, fp, ok in self._initials() if ok], [], 0
         parents = self.parents
         update = self.fpr.update
         while frontier:
             if limit is not None and depth >= limit:
                 r.depth_bound_hit = True
                 break
-            nxt_frontier: list[tuple[tuple, int]] = []
-            for state, fp in frontier:
+            nxt_frontier: list[tuple[tuple, int]] = carry
+            carry = []
+            for k, (state, fp) in enumerate(frontier):
                 succs = self._expand(state, fp)
                 r.transitions += len(succs)
                 if not succs:
@@ -230,9 +247,20 @@ class Search:
                         nxt_frontier.append((nxt, nfp))
                 self._checks += 1
                 if self._checks & 255 == 0:
-                    self._tick(len(nxt_frontier))
+                    self._bfs_boundary(frontier, k + 1, nxt_frontier, depth)
             frontier = nxt_frontier
             depth += 1
+
+    def _bfs_boundary(self, frontier: list, pos: int, nxt: list, depth: int) -> None:
+        """Between two expanded states: the place to stop, and to write a checkpoint (when due, or at a stop)."""
+        try:
+            self._tick(len(nxt))
+        except _Stop:
+            if self._saver is not None:
+                self._saver.search_boundary(self, frontier, pos, nxt, depth, force=True)
+            raise
+        if self._saver is not None:
+            self._saver.search_boundary(self, frontier, pos, nxt, depth)
 
     def _dfs(self) -> None:
         r = self.result
