@@ -39,10 +39,15 @@ class FrozenDict(dict):
             return h
 
     def __eq__(self, other: object) -> bool:
-        return type(other) is FrozenDict and dict.__eq__(self, other)
+        # equal to a plain dict with the same items (trace.final["votes"] == {"p1": True}); a dict is
+        # unhashable, so no hash has to agree. Other dict subclasses (a lazily loaded working dict) decide.
+        if type(other) is FrozenDict or type(other) is dict:
+            return dict.__eq__(self, other)
+        return NotImplemented
 
     def __ne__(self, other: object) -> bool:
-        return not self.__eq__(other)
+        eq = self.__eq__(other)
+        return eq if eq is NotImplemented else not eq
 
     def __repr__(self) -> str:
         return "{" + ", ".join(f"{k!r}: {v!r}" for k, v in sorted_items(self)) + "}"
@@ -60,10 +65,17 @@ class FrozenList(tuple):
         return hash(("list", tuple.__hash__(self)))
 
     def __eq__(self, other: object) -> bool:
-        return type(other) is FrozenList and tuple.__eq__(self, other)
+        # equal to a plain list with the same items (a list is unhashable: no hash has to agree), never
+        # to a tuple, which is hashable and hashes differently
+        if type(other) is FrozenList:
+            return tuple.__eq__(self, other)
+        if type(other) is list:
+            return len(self) == len(other) and all(a == b for a, b in zip(self, other, strict=True))
+        return False if isinstance(other, tuple) else NotImplemented
 
     def __ne__(self, other: object) -> bool:
-        return not self.__eq__(other)
+        eq = self.__eq__(other)
+        return eq if eq is NotImplemented else not eq
 
     def __repr__(self) -> str:
         return "[" + ", ".join(repr(v) for v in self) + "]"
