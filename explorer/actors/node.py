@@ -147,6 +147,32 @@ class Node:
         for t in targets:
             self.send(t, message)
 
+    def suspects(self, peer: str) -> bool:
+        """Says whether a timeout-based failure detector at this node now reports `peer` as failed.
+
+        It models the synchronous system 3PC and the bully algorithm assume (delays bounded, timeouts
+        longer than the bound): True when `peer` is down and nothing it sent to this node is still in
+        flight (by the time a timeout fires, every message sent before the crash has arrived), or when
+        `peer` is cut off from this node by the current partition (its messages are delayed without
+        bound: a timeout cannot tell that from a crash, which is what the partition fault exposes).
+        A timer guarded by `require(self.suspects(p))` is "time out when p stops answering"; a timer
+        without such a guard may fire at any moment, like a detector that suspects wrongly.
+        """
+        proto = self.__dict__["_proto"]
+        part = proto.partition if "partition" in proto._faults else None
+        if part:
+            from .protocol import _same_block
+
+            if not _same_block(part, self.id, peer):
+                return True
+        if peer not in proto.crashed:
+            return False
+        me = self.id
+        for key in proto._net():  # fifo: (sender, receiver); otherwise (sender, receiver, message)
+            if key[0] == peer and key[1] == me:
+                return False
+        return True
+
     def on_start(self) -> None:
         """Runs once when the system starts (part of the initial state)."""
 

@@ -137,6 +137,7 @@ class Protocol(Spec):
         od["world"] = self._world
         od["_ids"] = self._ids
         od["_out"] = out = []
+        od["_proto"] = self  # what Node.suspects reads: this state's crashed nodes and partition
         (fn or getattr(cls, method))(obj, *args)
         for f in cls._fields:
             d[f"{node_id}.{f.name}"] = od[f.name]
