@@ -10,8 +10,8 @@ initial state), and the timing the steps recorded (`info["timing"]`, see explore
 
 This is the same semantics as the zones (a difference-constraint system), so the constraints are
 satisfiable exactly when the zone search found the order possible; `times_of` checks that they are.
-Among the solutions, Z3 (Optimize) prefers a gap of `gap` between consecutive steps (soft
-constraints: steps that must coincide still do) and then the earliest end, so a trace reads
+Among the solutions, Z3 (Optimize) prefers a gap of `gap` between consecutive steps after the first
+(soft constraints: steps that must coincide still do) and then the earliest end, so a trace reads
 "t = 10.0: lease expires", "t = 10.1: c1 acquires" rather than many steps at one instant.
 """
 from __future__ import annotations
@@ -67,7 +67,7 @@ def solve(initial_timers: Sequence[tuple[str, Any, Any]], steps: Sequence[Sequen
         gap = default_gap(initial_timers, steps)
     opt = z3.Optimize()
     opt.add(*cs)
-    for k in range(1, len(t)):
+    for k in range(2, len(t)):  # the first step may happen at 0, with the initial state
         opt.add_soft(t[k] - t[k - 1] >= _q(gap))
     opt.minimize(t[-1])
     if opt.check() != z3.sat:  # cannot happen: the hard part alone is sat

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..dsl.values import show
+from ..timed.show import step_times
 from .model import Trace, TraceStep
 from .text import change_lines, messages_of, show_field, verdict_line
 
@@ -168,6 +169,7 @@ class _SequenceChart:
         self.lost_in_row: dict[int, tuple[str, int]] = {}  # row -> (node id, column it goes before)
         self.used: set[str] = set()  # what the legend must explain
         self.lines: list[str] = []
+        self.times = step_times(trace)  # timed specs: {step: "t = 10.0"} (explorer.timed)
 
     def a(self, nid: str, row: int) -> str:
         """Returns the DOT id of lifeline `nid` at `row` (0: header, 1..n: steps, n+1: final state)."""
@@ -207,7 +209,8 @@ class _SequenceChart:
     def _step_row(self, step: TraceStep) -> None:
         i, info = step.index, step.info
         kind = info.get("kind")
-        mark = f"{i}" + (f"  {kind}" if kind in ("partition", "heal") else "")
+        mark = f"{i}" + (f"  {self.times[i]}" if i in self.times else "")  # timed specs (explorer.timed)
+        mark += f"  {kind}" if kind in ("partition", "heal") else ""
         mark += "  (loop starts)" if self.t.loop_start == i else ""
         self.lines.append(f'  g_{i} [shape=plaintext, label=<{_html([(mark, "#777777", False)])}>];')
         actor = info.get("node") if kind in ("deliver", "dup", "timer", "crash", "restart", "drop") else None
@@ -492,10 +495,12 @@ def _state_chain(trace: Trace) -> str:
     ]
     last = t.length
     rows0 = [f"{f} = {show_field(f, t.initial[f])}" for f in t.fields if f in t.initial]
-    boxes = [(0, "initial state", rows0)]
+    times = step_times(t)  # timed specs: "t = 10.0" in each box's head (explorer.timed)
+    boxes = [(0, "initial state" + (f", {times[0]}" if times else ""), rows0)]
     for s in t.steps:
         rows = [r.strip() for f in t.fields if f in s.changes for r in change_lines(f, *s.changes[f], indent="")]
-        boxes.append((s.index, f"{s.index}. {s.label}", rows or ["(nothing changed)"]))
+        at = f"{times[s.index]}: " if s.index in times else ""
+        boxes.append((s.index, f"{s.index}. {at}{s.label}", rows or ["(nothing changed)"]))
     for i, head, rows in boxes:
         body = "".join(f'<br align="left"/>{_esc(r)}' for r in rows) + '<br align="left"/>'
         if i == last and t.violated:

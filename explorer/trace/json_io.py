@@ -155,7 +155,9 @@ def _plain(v: Any) -> Any:
 def trace_to_json(trace: Trace) -> dict[str, Any]:
     """Returns the trace in our replayable JSON format (a dict ready for `json.dump`)."""
     from .. import __version__
+    from ..timed.show import step_times
 
+    step_times(trace)  # a timed trace: every step gets info["time"], written as the step's "time"
     return {
         "format": FORMAT,
         "version": VERSION,
@@ -178,7 +180,8 @@ def trace_to_json(trace: Trace) -> dict[str, Any]:
                 "action": s.action,
                 "decisions": list(s.decisions),
                 "label": s.label,
-                "info": _plain(s.info),
+                **({"time": s.info["time"]} if "time" in s.info else {}),
+                "info": _plain({k: v for k, v in s.info.items() if k != "time"}),
                 "changes": {k: [encode_value(a), encode_value(b)] for k, (a, b) in s.changes.items()},
                 "state": _state(s.state),
             }
@@ -292,15 +295,17 @@ def trace_from_json(data: dict[str, Any]) -> Trace:
     for i, s in enumerate(data["steps"], start=1):
         trace.steps.append(TraceStep(
             index=s.get("index", i), action=s["action"], decisions=tuple(s["decisions"]),
-            label=s.get("label") or s["action"], info=_info(s.get("info") or {}),
+            label=s.get("label") or s["action"], info=_info(s.get("info") or {}, s.get("time")),
             state={k: decode_value(v) for k, v in (s.get("state") or {}).items()},
             changes={k: (decode_value(a), decode_value(b)) for k, (a, b) in (s.get("changes") or {}).items()},
         ))
     return trace
 
 
-def _info(info: dict[str, Any]) -> dict[str, Any]:
+def _info(info: dict[str, Any], time: float | None = None) -> dict[str, Any]:
     out = dict(info)
+    if time is not None:  # a timed trace's step time lives in info while in memory
+        out["time"] = time
     if isinstance(out.get("sends"), list):
         out["sends"] = [tuple(x) for x in out["sends"]]
     return out

@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from ..dsl.values import FrozenList, show
+from ..timed.show import step_times
 from .model import Trace
 
 _ANSI = {"bold": "1", "dim": "2", "red": "31", "green": "32", "yellow": "33", "cyan": "36"}
@@ -28,12 +29,14 @@ def render_text(trace: Trace, color: bool = False) -> str:
     for name in _ordered(trace.fields, trace.initial):
         out.extend(_full(name, trace.initial[name]))
     width = len(str(len(trace.steps)))
+    times = step_times(trace)  # timed specs: "t = 10.0: " before each step (explorer.timed)
     for step in trace.steps:
         if trace.loop_start is not None and step.index == trace.loop_start:
             out.append("")
             out.append(c("yellow", f"--- loop: steps {trace.loop_start}..{trace.length} repeat forever ---"))
         out.append("")
-        out.append(c("bold", f"{step.index:>{width}}. ") + c("cyan", step.label))
+        at = f"{times[step.index]}: " if step.index in times else ""
+        out.append(c("bold", f"{step.index:>{width}}. ") + at + c("cyan", step.label))
         for name in _ordered(trace.fields, step.changes):
             old, new = step.changes[name]
             out.extend(c.delta(line) for line in change_lines(name, old, new))
