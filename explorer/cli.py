@@ -38,6 +38,7 @@ def main() -> None:
       explore check PATH...        run every spec's declared checks (a CI gate)
       explore replay TRACE.json    re-run a saved counterexample against the spec
       explore render TRACE.json    draw a saved counterexample
+      explore boundary SPEC.py     find with Z3 when the invariants hold, over symbolic parameters
     """
 
 
@@ -303,6 +304,70 @@ def render_cmd(trace_file, fmt, output, spec) -> None:
 
     path = render_file(trace_file, fmt, output, spec)
     click.echo(f"wrote {path}")
+
+
+@main.command("boundary")
+@click.argument("spec", metavar="SPEC.py")
+@click.option("--param", "params", multiple=True, metavar="NAME=VALUE", help="Set a concrete spec parameter.")
+@click.option("--range", "ranges", multiple=True, metavar="NAME=LO..HI",
+              help="Bounds of a symbolic parameter (an int parameter not declared symbolic becomes one).")
+@click.option("--over", "overs", multiple=True, metavar="NAME=V1,V2,...",
+              help="Sweep a concrete parameter over these values; it becomes a variable of the formula.")
+@click.option("--depth", type=int, default=None, help="Only runs of at most N steps (required by --method bmc).")
+@click.option("--method", type=click.Choice(["explicit", "bmc"]), default="explicit", show_default=True,
+              help="explicit: concrete states, parameters as Z3 unknowns (any spec); bmc: Z3 unrolling (plain specs).")
+@click.option("--max-states", type=int, default=None, help="Stop each search after N (state, condition) pairs.")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False), default=None,
+              help="Write the counterexample at the unsafe witness here (as --out of explore SPEC.py).")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object with the boundary on stdout.")
+@_guard
+def boundary_cmd(spec, params, ranges, overs, depth, method, max_states, out_dir, as_json) -> None:
+    """Find with Z3 when SPEC.py's invariants hold, as a formula over its symbolic parameters."""
+    from .api import boundary
+    from .dsl.loader import load_spec
+    from .symbolic.boundary import render_boundary, symbolic_params_of
+
+    cls = load_spec(spec)
+    bounds = symbolic_params_of(cls)
+    bounds.update(_int_ranges(ranges, "--range"))
+    over = {k: list(range(lo, hi + 1)) for k, (lo, hi) in _int_ranges(
+        [o for o in overs if ".." in o], "--over").items()}
+    for o in (o for o in overs if ".." not in o):
+        name, _, values = o.partition("=")
+        try:
+            over[name.strip()] = [int(v) for v in values.split(",") if v.strip()]
+        except ValueError:
+            raise UsageError(f"--over {o!r}: expected NAME=V1,V2,... or NAME=LO..HI with integers") from None
+    b = boundary(spec, params=_params(params), bounds=bounds, over=over, depth=depth, method=method,
+                 max_nodes=max_states)
+    data = b.as_json()
+    if out_dir and b.unsafe_trace is not None:
+        from .trace.render import write_outputs
+
+        data["files"] = {k: str(p) for k, p in write_outputs(b.unsafe_trace, Path(out_dir), "unsafe_witness").items()}
+    if as_json:
+        click.echo(json.dumps({"spec": cls.__name__, **data}, default=str))
+    else:
+        click.echo(render_boundary(b, cls, color=_color(sys.stdout)))
+        for kind, path in data.get("files", {}).items():
+            click.echo(f"  wrote {kind}: {path}")
+    sys.exit(0)
+
+
+def _int_ranges(items, flag: str) -> dict[str, tuple[int, int]]:
+    out = {}
+    for item in items:
+        name, eq, text = item.partition("=")
+        lo, dots, hi = text.partition("..")
+        try:
+            if not eq or not dots or not name.strip():
+                raise ValueError
+            out[name.strip()] = (int(lo), int(hi))
+        except ValueError:
+            raise UsageError(f"{flag} {item!r}: expected NAME=LO..HI with integers, e.g. {flag} r=1..5") from None
+        if out[name.strip()][0] > out[name.strip()][1]:
+            raise UsageError(f"{flag} {item!r}: the range is empty (LO > HI)")
+    return out
 
 
 @main.command("serve")

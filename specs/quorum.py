@@ -92,9 +92,9 @@ class Client(Node):
 
 
 class Quorum(Protocol):
-    n = param(3, help="number of replicas")
-    r = param(2, help="read quorum: replies a read waits for")
-    w = param(2, help="write quorum: acks a write waits for")
+    n = param(3, help="number of replicas", symbolic=True, bounds=(2, 3))  # `explore boundary` sweeps it
+    r = param(2, help="read quorum: replies a read waits for", symbolic=True, bounds=(1, 3))
+    w = param(2, help="write quorum: acks a write waits for", symbolic=True, bounds=(1, 3))
     preset = param("", choices=("", "one", "quorum", "all"), help="Cassandra consistency level for both r and w")
 
     checks = [

@@ -14,6 +14,9 @@ class param:  # noqa: N801 - reads as a declaration in a spec: `n = param(3)`
 
     `symmetric=True` declares the param's values interchangeable ids (its elements, or range(n) for an
     int n): `--symmetry` then keeps one state per orbit of their permutations.
+    `symbolic=True` (an int param, with inclusive `bounds=(lo, hi)`) lets `explore boundary` treat it
+    as an unknown and find, with Z3, the formula over such params that says when the invariants
+    hold; every other engine uses its value as usual (docs/symbolic.md).
     """
 
     default: Any
@@ -21,6 +24,8 @@ class param:  # noqa: N801 - reads as a declaration in a spec: `n = param(3)`
     choices: Sequence[Any] | None = None
     name: str = ""
     symmetric: bool = False
+    symbolic: bool = False
+    bounds: tuple[int, int] | None = None
 
     def __set_name__(self, owner: type, name: str) -> None:
         self.name = name
