@@ -137,17 +137,25 @@ class Zone:
 
     # ------------------------------------------------------------------ display
     def __repr__(self) -> str:
+        """Shows each clock's range ("lease 0..10": armed between 0 and 10 ago) and the differences that matter."""
         if not self.timers:
             return "Zone()"
         parts = []
         for i, (name, _lo, _hi) in enumerate(self.timers, start=1):
             lo, hi = -self.dbm[0][i], self.dbm[i][0]
             parts.append(f"{name} {_num(lo)}..{'inf' if hi is None else _num(hi)}")
-        for i in range(1, len(self.dbm)):
-            for j in range(i + 1, len(self.dbm)):
-                up, down = self.dbm[i][j], self.dbm[j][i]
+        d = self.dbm
+        for i in range(1, len(d)):
+            for j in range(i + 1, len(d)):  # differences the single-clock bounds do not already imply
+                up, down = d[i][j], d[j][i]
+                a, b = self.timers[i - 1][0], self.timers[j - 1][0]
                 if up is not None and down is not None and up == -down:
-                    parts.append(f"{self.timers[i - 1][0]} - {self.timers[j - 1][0]} = {_num(up)}")
+                    parts.append(f"{a} - {b} = {_num(up)}")
+                    continue
+                if up is not None and up != _add(d[i][0], d[0][j]):
+                    parts.append(f"{a} - {b} <= {_num(up)}")
+                if down is not None and down != _add(d[j][0], d[0][i]):
+                    parts.append(f"{a} - {b} >= {_num(-down)}")
         return "Zone(" + ", ".join(parts) + ")"
 
 

@@ -1,0 +1,238 @@
+"""Timed specs (explorer/timed): zones by hand, zones against Z3 on random timings, state keys by (state, zone),
+and specs/redis_lock.py in timed mode: concrete times, the ttl/pause/drift boundary, fencing for any pause."""
+from __future__ import annotations
+
+import json
+from fractions import Fraction
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import explorer
+from explorer import action, choose, require
+from explorer.timed import TimedSpec, Zone, within
+from explorer.timed.schedule import TimingError, constraints, solve
+from tests.conftest import SPECS, explore
+
+LOCK = SPECS / "redis_lock.py"
+F = Fraction
+
+
+def violated(result):
+    return [v.property for v in result.violations]
+
+
+# ---------------------------------------------------------------- zones by hand
+
+def test_a_settled_timer_may_have_run_up_to_its_deadline():
+    z = Zone().start("lease", 10, 10).settle()
+    assert z.elapsed("lease") == (0, 10)
+    assert z.fire("lease") is not None  # the lease may expire (at 10)
+
+
+def test_an_earlier_deadline_keeps_a_later_timer_from_firing():
+    # both armed at once; the pause must end by 5, so the lease (10) cannot expire first
+    z = Zone().start("lease", 10, 10).start("pause", 0, 5).settle()
+    assert z.elapsed("lease") == (0, 5) and z.fire("lease") is None
+    after = z.fire("pause").settle()  # once the pause ended, time may run on to the lease's deadline
+    assert after.elapsed("lease") == (0, 10) and after.fire("lease") is not None
+
+
+def test_the_canonical_form_does_not_depend_on_the_order_operations_were_written_in():
+    a = Zone().start("x", 1, 3).start("y", 0, None).settle()
+    b = Zone().start("y", 0, None).start("x", 1, 3).settle()
+    assert a == b and a.names == ("x", "y")
+    assert Zone().start("x", 1, 3).cancel("x").settle() == Zone()
+
+
+def test_within_turns_a_drifting_local_delay_into_a_real_time_range():
+    assert within(10, drift=0.5) == (F(19, 2), F(21, 2))
+    assert within(10, rate=0.1) == (9, 11)
+    assert within(1, drift=2) == (0, 3)
+
+
+# ---------------------------------------------------------------- zones against Z3 and a plain checker
+
+NAMES = ("a", "b", "c")
+op_st = st.one_of(
+    st.tuples(st.just("start"), st.sampled_from(NAMES), st.integers(0, 3), st.one_of(st.none(), st.integers(0, 3))),
+    st.tuples(st.just("fire"), st.sampled_from(NAMES)),
+    st.tuples(st.just("cancel"), st.sampled_from(NAMES)),
+)
+
+
+def normalise(steps):
+    """Drops fires/cancels of timers not armed, makes hi >= lo; returns steps of ops with string numbers."""
+    armed, out = set(), []
+    for ops in steps:
+        kept = []
+        for op in ops:
+            if op[0] == "start":
+                lo, hi = op[2], (None if op[3] is None else op[2] + op[3])
+                kept.append(("start", op[1], str(lo), None if hi is None else str(hi)))
+                armed.add(op[1])
+            elif op[1] in armed:
+                kept.append(op)
+                armed.discard(op[1])
+        out.append(kept)
+    return out
+
+
+def zone_allows(steps) -> bool:
+    z = Zone()
+    for ops in steps:
+        for op in ops:
+            if op[0] == "start":
+                z = z.start(op[1], F(op[2]), None if op[3] is None else F(op[3]))
+            elif op[0] == "fire":
+                z = z.fire(op[1])
+                if z is None:
+                    return False
+            else:
+                z = z.cancel(op[1])
+        z = z.settle()
+    return True
+
+
+def schedule_ok(steps, times) -> bool:
+    """Checks concrete times against the timed semantics directly (monotone, fire in [lo, hi], urgency)."""
+    if times[0] != 0 or any(b < a for a, b in zip(times, times[1:], strict=False)):
+        return False
+    armed = {}
+    for k, ops in enumerate(steps, start=1):
+        for i, _lo, hi in armed.values():
+            if hi is not None and times[k] - times[i] > hi:
+                return False
+        for op in ops:
+            if op[0] == "start":
+                armed[op[1]] = (k, F(op[2]), None if op[3] is None else F(op[3]))
+            elif op[0] == "fire":
+                i, lo, hi = armed.pop(op[1])
+                if times[k] - times[i] < lo:
+                    return False
+            else:
+                armed.pop(op[1], None)
+    return True
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.lists(op_st, max_size=2), max_size=6))
+def test_zones_allow_exactly_the_orders_z3_can_time_and_the_times_obey_the_semantics(raw):
+    import z3
+
+    steps = normalise(raw)
+    _t, cs = constraints([], steps)
+    s = z3.Solver()
+    s.add(*cs)
+    assert zone_allows(steps) == (s.check() == z3.sat)
+    if zone_allows(steps):
+        assert schedule_ok(steps, solve([], steps))
+    else:
+        with pytest.raises(TimingError):
+            solve([], steps)
+
+
+# ---------------------------------------------------------------- the visited set keys states by (state, zone)
+
+class TwoTimers(TimedSpec):
+    """Start a and b (no deadline) one after the other or together, then stop both.
+
+    By hand: {} ; {a} ; {b} ; {a,b} three ways with three zones (a armed first: a - b >= 0; b first;
+    together: a - b = 0) ; stopped, one state whatever the order (the zone is empty again).
+    7 states; transitions 3 (from {}) + 1 + 1 + 3 (stop) = 8.
+    """
+
+    def init(self):
+        self.started = frozenset()
+
+    @action
+    def start(self):
+        names = choose([("a",), ("b",), ("a", "b")], "names")
+        require(not set(names) & self.started and "stopped" not in self.started)
+        for n in names:
+            self.set_timer(n, after=(0, None))
+        self.started = self.started | set(names)
+
+    @action
+    def stop(self):
+        require(self.started == {"a", "b"})
+        self.cancel_timer("a")
+        self.cancel_timer("b")
+        self.started = frozenset({"stopped"})
+
+
+def test_one_discrete_state_with_three_timings_is_three_states_and_equal_zones_merge():
+    r = explorer.check(TwoTimers)
+    assert (r.distinct_states, r.transitions) == (7, 8)
+
+
+@pytest.mark.parametrize("max_pause,want", [(5.0, (6, 5)), (15.0, (7, 7))])
+def test_one_client_timed_counts_by_hand(max_pause, want):
+    # pause 5 < ttl 10: the lease cannot expire before the write, so "holding after expiry" is gone
+    # (waiting; holding; wrote; wrote+expired; done; done+expired). Pause 15: the untimed 7 states.
+    r = explorer.check(LOCK, params={"n": 1, "timing": True, "max_pause": max_pause})
+    assert (r.distinct_states, r.transitions) == want
+
+
+# ---------------------------------------------------------------- redis_lock in timed mode
+
+
+def timed_trace(**params):
+    r = explorer.check(LOCK, params={"variant": "no_fencing", "timing": True, **params})
+    assert violated(r) == ["mutual_exclusion"]
+    return r.violations[0].trace
+
+
+def test_ttl_10_and_pauses_up_to_15_break_mutual_exclusion_at_concrete_times():
+    from explorer.timed.show import step_times
+
+    t = timed_trace()
+    times = step_times(t)
+    assert [f"{times[s.index]}: {s.label}" for s in t.steps] == [
+        "t = 0.0: acquire(c='A')", "t = 10.0: lease_expires", "t = 10.1: acquire(c='B')",
+        "t = 10.2: write(c='B')", "t = 10.3: write(c='A')"]
+
+
+def test_a_timed_traces_times_satisfy_its_constraints():
+    t = timed_trace(drift=1.0, max_pause=12.0)
+    from explorer.timed.schedule import times_of
+
+    times = [F(x).limit_denominator(1000) for x in times_of(t)]
+    steps = [s.info.get("timing", []) for s in t.steps]
+    assert schedule_ok(steps, times)
+    acquire_a, expiry, write_a = times[1], times[2], times[5]
+    assert 9 <= expiry - acquire_a <= 11  # ttl 10 with drift 1
+    assert expiry <= write_a - acquire_a <= 12  # A paused past its lease's end, at most max_pause
+
+
+@pytest.mark.parametrize("ttl,max_pause,drift", [
+    (10.0, 9.5, 0.5), (10.0, 9.49, 0.5), (10.0, 10.0, 0.0), (10.0, 9.99, 0.0), (10.0, 15.0, 6.0), (10.0, 3.0, 6.5),
+    (4.0, 4.0, 0.0), (4.0, 2.5, 1.0),
+])
+def test_without_fencing_mutual_exclusion_fails_exactly_when_the_pause_can_reach_ttl_minus_drift(ttl, max_pause, drift):
+    # worked out by hand: the lease ends at ttl - drift at the earliest; B can acquire and write then,
+    # and A's write lands after it iff A's pause (<= max_pause, closed bounds) can last that long
+    r = explorer.check(LOCK, params={"variant": "no_fencing", "timing": True, "ttl": ttl, "max_pause": max_pause,
+                                     "drift": drift})
+    assert (violated(r) == ["mutual_exclusion"]) == (max_pause >= ttl - drift)
+
+
+@pytest.mark.parametrize("n", [2, 3])
+def test_with_fencing_mutual_exclusion_holds_for_any_pause(n):
+    r = explorer.check(LOCK, params={"n": n, "timing": True, "max_pause": float("inf"), "drift": 2.0})
+    assert violated(r) == [] and r.complete
+
+
+def test_a_saved_timed_trace_has_times_in_every_format_and_replays(tmp_path):
+    run = explore(LOCK, "--param", "variant=no_fencing", "--param", "timing=true", "--out", tmp_path)
+    assert run.code == 12, run
+    assert "t = 10.0: lease_expires" in run.text
+    data = json.loads((tmp_path / "mutual_exclusion.json").read_text())
+    assert [s["time"] for s in data["steps"]] == [0.0, 10.0, 10.1, 10.2, 10.3]
+    jsonschema = pytest.importorskip("jsonschema")
+    jsonschema.validate(data, json.loads((SPECS.parent / "docs" / "trace.schema.json").read_text()))
+    assert "10. t = " not in (dot := (tmp_path / "mutual_exclusion.dot").read_text())
+    assert "2. t = 10.0: lease_expires" in dot
+    replay = explore("replay", tmp_path / "mutual_exclusion.json")
+    assert replay.code == 12 and "still violates mutual_exclusion at step 5" in replay.text, replay
