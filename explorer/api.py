@@ -63,6 +63,10 @@ def run_model(model: Any, options: Options, *, spec_file: str | None = None,
     """Explores an already-built model."""
     faults = getattr(model, "faults_text", None)
     kw = dict(faults=faults, spec_file=spec_file, progress=progress)
+    if options.workers > 1 or options.cluster:
+        from .engine.parallel import check_parallel_options
+
+        check_parallel_options(model, options)
     if _resumes_batch(options) if options.resume else _use_batch(model, options):
         from .engine.batch import run_batch_or_fallback
 
@@ -87,8 +91,8 @@ def _use_batch(model: Any, options: Options) -> bool:
         return False
     if getattr(model, "interpreted_only", False):  # e.g. timed specs (explorer.timed): time passes after each step
         return False
-    if options.backend == "batch":
-        return True
+    if options.backend == "batch" or options.workers > 1 or options.cluster:
+        return True  # parallel search is the batched engine's
     from .actors.protocol import ProtocolModel
 
     return not isinstance(model, ProtocolModel) and not getattr(model, "action_invariants", None)

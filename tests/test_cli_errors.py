@@ -221,7 +221,7 @@ def test_an_unknown_flag_is_a_usage_error():
 
 
 def test_a_flag_that_is_not_available_yet_says_so():
-    assert_clean_error(explore(FIXTURES / "counter.py", "--workers", "4"), USAGE, "--workers")
+    assert_clean_error(explore(FIXTURES / "counter.py", "--por"), USAGE, "--por")
 
 
 def test_a_send_to_a_node_that_does_not_exist_names_the_line_and_the_nodes():

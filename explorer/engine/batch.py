@@ -1085,12 +1085,18 @@ def run_batch_or_fallback(model: Any, opts, **kw: Any):
     if opts.symmetry:  # canonical representatives are computed per state: the interpreted engine does it
         return Search(model, opts, **kw).run()
     try:
+        if opts.workers > 1:
+            from .parallel import ParallelBatchSearch
+
+            return ParallelBatchSearch(model, opts, **kw).run()
         return BatchSearch(model, opts, **kw).run()
     except Unbatchable as e:
+        one = f"; --workers {opts.workers} not used (the interpreted engine runs in one process)" \
+            if opts.workers > 1 else ""
         if opts.backend == "batch":
             res: Result = Search(model, opts, **kw).run()
-            res.warnings.append(f"batched engine not used: {e}")
+            res.warnings.append(f"batched engine not used: {e}{one}")
             return res
         res = Search(model, opts, **kw).run()
-        res.warnings.append(f"batched engine not used: {e} (+{time.perf_counter() - t0:.1f}s)")
+        res.warnings.append(f"batched engine not used: {e} (+{time.perf_counter() - t0:.1f}s){one}")
         return res

@@ -34,6 +34,8 @@ class Options:
     determinism_sample: int = 64  # re-run one new state in this many to check determinism (0: never)
     backend: str = "auto"  # auto | interp | batch
     symmetry: bool = False  # one state per orbit of the ids the spec declares interchangeable
+    workers: int = 1  # processes expanding each BFS level (explorer/engine/parallel.py)
+    cluster: str | None = None  # a Dask scheduler address (tcp://host:8786): levels are expanded there
 
     def __post_init__(self) -> None:
         if self.depth is not None and self.depth < 0:
@@ -48,6 +50,8 @@ class Options:
             raise UsageError(f"max_violations={self.max_violations} must be at least 1")
         if self.walks < 1:
             raise UsageError(f"walks={self.walks} must be at least 1")
+        if isinstance(self.workers, bool) or not isinstance(self.workers, int) or self.workers < 1:
+            raise UsageError(f"workers={self.workers!r} must be a whole number, at least 1")
         if self.backend not in ("auto", "interp", "batch"):
             raise UsageError(f"backend={self.backend!r} must be auto, interp or batch")
         if self.checkpoint_every_s < 0:

@@ -1,0 +1,223 @@
+"""Parallel breadth-first search: the batched engine with each level's frontier split over processes.
+
+Why this shape. The batched engine (explorer/engine/batch.py) is level-synchronous: a level's
+successors depend only on the frontier, the visited fingerprints and the memo tries. So each level
+the frontier is cut into W contiguous ranges; the parent expands the first range itself while W-1
+forked children expand the others. A fork hands every child the parent's tries, codebooks and
+visited set as they stand (copy-on-write), so nothing is shipped out. Each child returns packed
+numpy arrays (new fingerprints, parent positions, step ids, successors per parent) through a pipe;
+the parent merges them exactly as the one-process engine merges its chunks (each fingerprint once,
+from the smallest parent, then the interpreted engine's order), so counts, depths, verdicts and
+shortest traces are identical to one worker, every run.
+
+Learning. The tries grow lazily: a child that meets a combination of read values never seen
+expands it in its own copy, and numbers new values, leaves and steps after the parent's. Those are
+sent back by value (leaf name, value, Step) and the parent adopts them under its own numbering; it
+also replays each learned state through its own tries (one recorded run per new memo entry), so
+the next level's children inherit them. Learning is rare after the first levels, so this costs
+little. Should a child fail (an action raised, the spec cannot be batched, a pickling error), the
+parent expands that range itself, which reproduces the error with its usual message and trace.
+"""
+from __future__ import annotations
+
+import multiprocessing
+import pickle
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ..errors import UsageError
+from .batch import BatchSearch
+from .leaves import ABSENT, SchemaChanged
+
+
+@dataclass
+class RangeResult:
+    """What one worker found for one frontier range; the arrays travel as raw bytes."""
+
+    lo: int
+    hi: int
+    transitions: int
+    counts: np.ndarray  # successors per frontier state of lo..hi-1
+    fps: np.ndarray  # new fingerprints (uint64), chunk after chunk
+    parents: np.ndarray  # frontier positions of their parents (int64)
+    steps: np.ndarray  # step ids in the worker's numbering (int64)
+    chunk_sizes: list[int]
+    new_steps: list[tuple] = field(default_factory=list)  # (worker id, action, Step, ((field, key), value|None)...)
+    learned: list[tuple[int, tuple]] = field(default_factory=list)  # (action index, state) expanded anew
+
+    _ARRAYS = ("counts", "fps", "parents", "steps")
+
+    def send(self, conn: Any) -> None:
+        meta = {k: getattr(self, k) for k in ("lo", "hi", "transitions", "chunk_sizes", "new_steps", "learned")}
+        meta["dtypes"] = [getattr(self, k).dtype.str for k in self._ARRAYS]
+        conn.send_bytes(pickle.dumps(meta, protocol=pickle.HIGHEST_PROTOCOL))
+        for k in self._ARRAYS:
+            conn.send_bytes(np.ascontiguousarray(getattr(self, k)).data)
+
+    @classmethod
+    def receive(cls, conn: Any) -> RangeResult | str:
+        """Returns the result, or the child's error message."""
+        meta = pickle.loads(conn.recv_bytes())
+        if "error" in meta:
+            return meta["error"]
+        arrays = [np.frombuffer(conn.recv_bytes(), dtype=dt) for dt in meta.pop("dtypes")]
+        return cls(counts=arrays[0], fps=arrays[1], parents=arrays[2], steps=arrays[3], **meta)
+
+
+class ParallelBatchSearch(BatchSearch):
+    """BatchSearch whose levels are expanded by `opts.workers` processes (fork)."""
+
+    min_parallel_frontier = 8192  # smaller levels are expanded in one process (a fork costs milliseconds)
+
+    def __init__(self, model: Any, opts, **kw: Any):
+        super().__init__(model, opts, **kw)
+        self.workers = opts.workers
+        self._in_child = False
+        self._learned: list[tuple[int, tuple]] = []
+        self.result.options["workers"] = self.workers
+
+    # ------------------------------------------------------------------ parent side
+    def _expand_level(self, cols: np.ndarray, fps: np.ndarray, visited: np.ndarray):
+        n = len(fps)
+        w = min(self.workers, max(1, n))
+        if w == 1 or n < self.min_parallel_frontier:
+            return super()._expand_level(cols, fps, visited)
+        bounds = [n * k // w for k in range(w + 1)]
+        ctx = multiprocessing.get_context("fork")
+        children = []
+        try:
+            for k in range(1, w):
+                recv, send = ctx.Pipe(duplex=False)
+                p = ctx.Process(target=self._child_main, args=(send, cols, fps, visited, bounds[k], bounds[k + 1]),
+                                daemon=True)
+                p.start()
+                send.close()
+                children.append((p, recv, k))
+            counts = np.zeros(n, dtype=np.int64)
+            cols, parts = self._expand_range(cols, fps, visited, 0, bounds[1], counts)
+            for p, recv, k in children:
+                try:
+                    got: RangeResult | str = RangeResult.receive(recv)
+                except (EOFError, OSError, pickle.UnpicklingError) as e:
+                    got = f"worker {k} ended without an answer ({e!r})"
+                recv.close()
+                p.join()
+                if isinstance(got, str):  # redo here: an error is then raised with its message and trace
+                    cols, more = self._expand_range(cols, fps, visited, bounds[k], bounds[k + 1], counts)
+                else:
+                    cols, more = self._adopt(got, cols, counts)
+                parts.extend(more)
+        finally:
+            for p, recv, _k in children:
+                if p.is_alive():
+                    p.terminate()
+                    p.join()
+                recv.close()
+        return self._merge_parts(cols, parts, counts)
+
+    def _adopt(self, got: RangeResult, cols: np.ndarray, counts: np.ndarray):
+        """Renumbers a child's steps into the parent's, learns what it learned; returns (cols, parts)."""
+        lv = self.leaves
+        self.result.transitions += got.transitions
+        counts[got.lo:got.hi] = got.counts
+        id_map = np.arange(max([wid + 1 for wid, *_ in got.new_steps] + [len(self.emits)]), dtype=np.int64)
+        for wid, ai, step, writes in got.new_steps:
+            mine = []
+            for (fi, key), value in writes:
+                lid = lv.leaf(fi, key)
+                mine.append((lid, ABSENT if value is None else lv.code(lid, value[0])))
+            id_map[wid] = self._emit(tuple(sorted(mine)), step, ai).id
+        cols = self._learn(got.learned, cols)
+        parts = []
+        a = 0
+        for size in got.chunk_sizes:
+            b = a + size
+            parts.append((got.fps[a:b], got.parents[a:b], id_map[got.steps[a:b]]))
+            a = b
+        return cols, parts
+
+    def _learn(self, learned: list[tuple[int, tuple]], cols: np.ndarray) -> np.ndarray:
+        """Walks each state a child learned through the parent's own tries (expanding what they miss)."""
+        lv = self.leaves
+        for _attempt in range(4):
+            if lv.changed:  # a child met a new leaf (dict key): widen, and start the tries afresh
+                self._reset_tries()
+                cols = self._widen(cols)
+                if self._frontier is not None:
+                    self._frontier = (cols,) + self._frontier[1:]
+            try:
+                for ai, state in learned:
+                    col = np.zeros((lv.n, 1), dtype=np.int64)
+                    for lid, code in lv.encode(state):
+                        col[lid, 0] = code
+                    if lv.changed:
+                        raise SchemaChanged()
+                    self._walk(self.action_tries[ai], np.zeros(1, dtype=np.int64), col,
+                               lambda codes, ai=ai: self._expand_action(ai, codes), lambda _i, _ids: None)
+                return cols
+            except SchemaChanged:
+                continue
+        return cols  # the children will learn again next level: slower, still exact
+
+    # ------------------------------------------------------------------ child side
+    def _child_main(self, conn: Any, cols: np.ndarray, fps: np.ndarray, visited: np.ndarray,
+                    lo: int, hi: int) -> None:
+        self._in_child = True
+        self._progress = None
+        lv = self.leaves
+        n_emits = len(self.emits)
+        try:
+            counts = np.zeros(len(fps), dtype=np.int64)
+            before = self.result.transitions
+            _cols, parts = self._expand_range(cols, fps, visited, lo, hi, counts)
+            new_steps = []
+            for e in self.emits[n_emits:]:
+                writes = tuple(((lv.leaf_field[lid], lv.leaf_key[lid]), None if code == ABSENT else (lv.values[lid][code],))
+                               for lid, code in e.writes)
+                new_steps.append((e.id, e.action, e.step, writes))
+            z64 = np.zeros(0, dtype=np.int64)
+            res = RangeResult(
+                lo=lo, hi=hi, transitions=self.result.transitions - before, counts=counts[lo:hi],
+                fps=np.concatenate([p[0] for p in parts]) if parts else np.zeros(0, dtype=np.uint64),
+                parents=np.concatenate([p[1] for p in parts]).astype(np.int64) if parts else z64,
+                steps=np.concatenate([p[2] for p in parts]).astype(np.int64) if parts else z64,
+                chunk_sizes=[len(p[0]) for p in parts], new_steps=new_steps, learned=self._learned)
+            res.send(conn)
+        except BaseException as e:  # noqa: BLE001 - the parent redoes the range and reports properly
+            try:
+                conn.send_bytes(pickle.dumps({"error": f"{type(e).__name__}: {e}"}))
+            except Exception:  # noqa: BLE001 - e.g. the parent is gone
+                pass
+        finally:
+            conn.close()
+
+    def _expand_action(self, ai: int, codes: np.ndarray) -> None:
+        if self._in_child:
+            self._learned.append((ai, self.leaves.decode(codes)))
+        super()._expand_action(ai, codes)
+
+    def _tick(self, frontier: int) -> None:
+        if not self._in_child:  # the parent keeps time and prints progress
+            super()._tick(frontier)
+
+
+def check_parallel_options(model: Any, opts) -> None:
+    """Refuses --workers N > 1 with settings only the one-process interpreted engine supports."""
+    if opts.workers == 1:
+        return
+    why = None
+    if opts.backend == "interp":
+        why = "--backend interp (the interpreted engine) runs in one process"
+    elif opts.strategy != "bfs":
+        why = f"--strategy {opts.strategy} runs on the interpreted engine, in one process"
+    elif opts.symmetry:
+        why = "--symmetry runs on the interpreted engine, in one process"
+    elif getattr(model, "interpreted_only", False):
+        why = f"{model.name} runs on the interpreted engine, in one process"
+    elif getattr(model, "action_invariants", None):
+        why = "action invariants are checked by the interpreted engine, in one process"
+    if why:
+        raise UsageError(f"--workers {opts.workers}: {why}",
+                         hint="parallel search is breadth-first on the batched engine; drop --workers or that option")
