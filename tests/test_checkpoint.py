@@ -1,0 +1,210 @@
+"""Checkpoints, Ctrl-C and --max-memory: a long run never loses its results.
+
+The kill-and-resume tests start `explore` in a subprocess, SIGKILL it at seeded random moments
+(resuming each time from whatever checkpoint the last process left), finish the run, and compare
+with an uninterrupted run: the distinct-state count against TwoPhase's closed form 6^n + 4^n + 2^n,
+transitions, verdict and the counterexample trace against the other engine's uninterrupted run.
+"""
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import explorer
+from explorer.engine.checkpoint import FORMAT, CheckpointError, read_header
+from explorer.engine.memory import parse_size
+from explorer.errors import UsageError
+
+from .conftest import ROOT, TWOPHASE, explore
+
+# TwoPhase plus an invariant that fails once every resource manager has committed: the search goes
+# on past it (--max-violations 2; every such state is reached by rm_rcv_commit, so there is one
+# distinct counterexample), which puts a violation with its trace into every later checkpoint.
+EXTRA = '''    @invariant
+    def not_all_committed(self):
+        return not all(s == "committed" for s in self.rm_state.values())
+
+    @invariant
+    def consistent(self):'''
+
+ENGINES = {"interp": 4, "batch": 7}  # n giving about a second of search on each engine (+0.6 s to start)
+
+
+@pytest.fixture(scope="module")
+def spec(tmp_path_factory) -> Path:
+    src = TWOPHASE.read_text()
+    assert "    @invariant\n    def consistent(self):" in src
+    path = tmp_path_factory.mktemp("spec") / "twophase_ck.py"
+    path.write_text(src.replace("    @invariant\n    def consistent(self):", EXTRA))
+    return path
+
+
+@pytest.fixture(scope="module")
+def reference(spec):
+    """Uninterrupted runs, on the batched engine (the interpreted one is checked against it)."""
+    return {n: explorer.check(str(spec), params={"n": n}, backend="batch", max_violations=2) for n in (4, 7)}
+
+
+def closed_form(n: int) -> int:
+    return 6**n + 4**n + 2**n
+
+
+def same_run(got: explorer.Result, ref: explorer.Result, n: int) -> None:
+    assert got.complete and got.stop_reason is None
+    assert got.distinct_states == ref.distinct_states == closed_form(n)
+    assert (got.transitions, got.depth, got.initial_states) == (ref.transitions, ref.depth, ref.initial_states)
+    assert [(v.property, v.kind) for v in got.violations] == [("not_all_committed", "invariant")]
+    assert [(v.property, v.kind) for v in ref.violations] == [("not_all_committed", "invariant")]
+    mine, theirs = got.violations[0].trace, ref.violations[0].trace
+    assert [s.label for s in mine.steps] == [s.label for s in theirs.steps]
+    assert mine.steps[-1].state == theirs.steps[-1].state
+
+
+def cli(spec: Path, engine: str, *extra: str, n: int | None = None) -> list[str]:
+    return [sys.executable, "-m", "explorer.cli", str(spec), "--param", f"n={n or ENGINES[engine]}", "--backend", engine,
+            "--max-violations", "2", "--no-progress", *extra]
+
+
+ENV = {**os.environ, "NO_COLOR": "1", "PYTHONUNBUFFERED": "1"}
+
+
+@pytest.mark.parametrize("engine, seed", [("interp", 1), ("batch", 2)])
+def test_a_run_killed_at_random_moments_resumes_to_the_uninterrupted_counts_verdict_and_trace(
+        engine, seed, spec, reference, tmp_path):
+    ck = tmp_path / "run.ckpt"
+    rng = random.Random(seed)
+    moments, codes = [], []
+    for _ in range(4):
+        resume = ["--resume", str(ck)] if ck.exists() else []
+        p = subprocess.Popen(cli(spec, engine, "--checkpoint", str(ck), "--checkpoint-every", "0.1", *resume),
+                             cwd=ROOT, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        moments.append(round(rng.uniform(0.4, 1.6), 2))
+        time.sleep(moments[-1])
+        p.send_signal(signal.SIGKILL)
+        codes.append(p.wait(timeout=60))
+        assert p.returncode in (-signal.SIGKILL, 0, 12), (moments, p.stderr.read().decode())
+        p.stderr.close()
+    assert ck.exists(), f"no checkpoint after kills at {moments} s"
+    assert codes.count(-signal.SIGKILL) >= 2, (moments, codes)  # most runs were killed, not finished
+    header, _ = read_header(ck)
+    assert header["engine"] == engine and 0 < header["distinct_states"] <= closed_form(ENGINES[engine])
+    got = explorer.check(str(spec), params={"n": ENGINES[engine]}, backend=engine, max_violations=2, resume=str(ck))
+    assert got.backend == engine
+    same_run(got, reference[ENGINES[engine]], ENGINES[engine])
+
+
+@pytest.mark.parametrize("engine, n", [("interp", 4), ("batch", 7)])
+def test_ctrl_c_prints_the_partial_statistics_and_writes_a_checkpoint_that_resumes(engine, n, spec, reference, tmp_path):
+    ck = tmp_path / "int.ckpt"
+    p = subprocess.Popen(cli(spec, engine, "--checkpoint", str(ck), n=n), cwd=ROOT, env=ENV, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True)
+    assert p.stdout.readline().startswith("Exploring")  # the search starts right after this line
+    time.sleep(0.2)
+    p.send_signal(signal.SIGINT)
+    out, err = p.communicate(timeout=60)
+    assert p.returncode == 0, err
+    assert "Stopped early (interrupted)" in out and "distinct states" in out, out
+    assert f"--resume {ck}" in err and "Traceback" not in err, err
+    header, _ = read_header(ck)
+    assert 0 < header["distinct_states"] < closed_form(n)
+    same_run(explorer.check(str(spec), params={"n": n}, backend=engine, max_violations=2, resume=str(ck)),
+             reference[n], n)
+
+
+@pytest.fixture(scope="module")
+def saved(spec, tmp_path_factory) -> Path:
+    """A checkpoint of TwoPhase n=3 on the interpreted engine, stopped after a few hundred states."""
+    ck = tmp_path_factory.mktemp("ck") / "small.ckpt"
+    r = explorer.check(str(spec), params={"n": 3}, backend="interp", max_violations=2, checkpoint=str(ck),
+                       checkpoint_every_s=0.0, max_states=200)
+    assert r.stop_reason == "max_states" and ck.exists()
+    return ck
+
+
+def refused(spec: Path, ck: Path, *words: str, params=None, **opts) -> None:
+    with pytest.raises(CheckpointError) as e:
+        explorer.check(str(spec), params=params or {"n": 3}, backend="interp", max_violations=2, resume=str(ck),
+                       **opts)
+    assert e.value.exit_code == 2
+    for w in words:
+        assert w in e.value.render(), e.value.render()
+
+
+def test_a_truncated_or_garbage_checkpoint_is_refused_with_its_name(spec, saved, tmp_path):
+    data = saved.read_bytes()
+    (tmp_path / "half.ckpt").write_bytes(data[: len(data) // 2])
+    refused(spec, tmp_path / "half.ckpt", "half.ckpt", "not a readable checkpoint")
+    (tmp_path / "junk.ckpt").write_bytes(bytes(random.Random(3).randrange(256) for _ in range(4096)))
+    refused(spec, tmp_path / "junk.ckpt", "junk.ckpt", "not a readable checkpoint")
+    flipped = bytearray(data)
+    flipped[len(data) // 3] ^= 0xFF  # one damaged byte inside a member: the zip CRC catches it
+    (tmp_path / "flip.ckpt").write_bytes(bytes(flipped))
+    refused(spec, tmp_path / "flip.ckpt", "flip.ckpt")
+    refused(spec, tmp_path / "absent.ckpt", "absent.ckpt", "no such checkpoint")
+
+
+def rewrite_header(src: Path, dst: Path, **changes) -> Path:
+    """Copies a checkpoint with header fields changed (as another version or spec would have written them)."""
+    with np.load(src, allow_pickle=False) as z:
+        members = {k: z[k] for k in z.files}
+    header = json.loads(bytes(members["header"]).decode()) | changes
+    members["header"] = np.frombuffer(json.dumps(header).encode(), dtype=np.uint8)
+    with open(dst, "wb") as f:
+        np.savez(f, **members)
+    return dst
+
+
+def test_a_checkpoint_of_another_spec_params_version_or_options_is_refused(spec, saved, tmp_path):
+    refused(spec, saved, "parameters n=3, not n=4", params={"n": 4})
+    refused(spec, saved, "depth=None (now 5)", depth=5)
+    refused(TWOPHASE, saved, "spec file of TwoPhase changed")
+    refused(spec, rewrite_header(saved, tmp_path / "old.ckpt", explorer="0.0.1"), "explorer 0.0.1", "0.1.0")
+    refused(spec, rewrite_header(saved, tmp_path / "fmt.ckpt", format=FORMAT + 1), "format")
+    refused(spec, rewrite_header(saved, tmp_path / "other.ckpt", spec="Paxos"), "spec Paxos, not TwoPhase")
+
+
+def test_a_checkpoint_resumed_after_a_max_states_stop_finishes_the_run(spec, saved):
+    got = explorer.check(str(spec), params={"n": 3}, backend="interp", max_violations=2, resume=str(saved))
+    ref = explorer.check(str(spec), params={"n": 3}, backend="interp", max_violations=2)
+    same_run(got, ref, 3)
+
+
+def test_checkpoints_are_for_breadth_first_search_only(spec, tmp_path):
+    with pytest.raises(UsageError, match="breadth-first"):
+        explorer.check(str(spec), params={"n": 3}, strategy="dfs", checkpoint=str(tmp_path / "x.ckpt"))
+
+
+@pytest.mark.parametrize("engine", ["interp", "batch"])
+def test_a_tiny_max_memory_stops_cleanly_with_partial_results(engine, spec):
+    r = explorer.check(str(spec), params={"n": 4}, backend=engine, max_memory="1M")
+    assert r.stop_reason == "max_memory" and not r.complete and r.result == "incomplete"
+    assert r.distinct_states < closed_form(4)
+    assert any("--max-memory limit of 1.0 MiB" in w for w in r.warnings), r.warnings
+    roomy = explorer.check(str(spec), params={"n": 3}, backend=engine, max_memory="64G", max_violations=2)
+    assert roomy.complete and roomy.distinct_states == closed_form(3)
+
+
+def test_max_memory_on_the_command_line_says_why_it_stopped(spec):
+    run = explore(spec, "--param", "n=3", "--max-memory", "2M", "--no-progress")
+    assert run.code == 0 and "Stopped early (max memory)" in run.out and "--max-memory limit" in run.out, run
+
+
+@pytest.mark.parametrize("text, size", [("2G", 2 << 30), ("500M", 500 << 20), ("1.5GiB", 3 << 29), ("64k", 65536),
+                                        ("4096", 4096), (" 3 mb ", 3 << 20)])
+def test_sizes_are_read_in_powers_of_1024(text, size):
+    assert parse_size(text) == size
+
+
+@pytest.mark.parametrize("text", ["lots", "-1G", "0", "2X", ""])
+def test_a_bad_size_is_a_usage_error(text):
+    with pytest.raises(UsageError, match="--max-memory"):
+        parse_size(text)
