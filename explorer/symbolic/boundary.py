@@ -234,7 +234,7 @@ def find_boundary(spec_cls: type, *, params: dict[str, Any] | None = None,
             model = spec_cls.build_model({**base, **valid[0]})
             pv = {n: z3.Int(n) for n in bounds}
             domain = z3.Or(*[_point(pv, p) for p in valid])
-            res = ParamSearch(model, bounds, domain).run(max_nodes=max_nodes, depth=depth)
+            res = ParamSearch(model, bounds, domain, valid).run(max_nodes=max_nodes, depth=depth)
             b.states += res.distinct_states
             b.complete = b.complete and res.complete
             cond = res.condition()

@@ -16,6 +16,7 @@ complete (no `max_nodes`/`depth` cut).
 """
 from __future__ import annotations
 
+import itertools
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
@@ -62,6 +63,19 @@ class _CachedRun(SymRun):
 
     cache: dict
     keep: dict
+    values_of: Callable[[Any], list[int]]
+
+    def concretise_int(self, s: Any) -> int:
+        """Forks over the values an integer term over the parameters takes on the box (e.g. 4 - cost)."""
+        e = s.ex
+        if z3.is_int_value(e):
+            return e.as_long()
+        options = [v for v in self.values_of(e) if self._feasible(e == v)]
+        if not options:
+            raise Disabled()
+        v = options[self._decide(len(options))] if len(options) > 1 else options[0]
+        self.pc.append(e == v)
+        return v
 
     def _feasible(self, extra: Any) -> bool:
         for e in (*self.pc, extra):
@@ -79,7 +93,8 @@ _OFF = _Off()
 class ParamSearch:
     """Breadth-first search over (concrete state, parameter condition) pairs of one built model."""
 
-    def __init__(self, model: Any, bounds: dict[str, tuple[int, int]], domain: Any):
+    def __init__(self, model: Any, bounds: dict[str, tuple[int, int]], domain: Any,
+                 points: list[dict[str, int]] | None = None):
         self.model = model
         self.vars = {name: z3.Int(name) for name in bounds}
         for name, v in self.vars.items():  # the spec and its world share this dict
@@ -89,6 +104,23 @@ class ParamSearch:
         self.int_bounds = {v.get_id(): bounds[n] for n, v in self.vars.items()}
         self._keep: dict[int, Any] = {}  # literals by id: keeps the ids in search keys from being reused
         self._feas: dict[tuple, bool] = {}  # (path condition ids, branch id) -> feasible
+        self.points = points if points is not None else [
+            dict(zip(bounds, v, strict=True)) for v in itertools.product(*[range(lo, hi + 1) for lo, hi in bounds.values()])]
+        self._values: dict[int, list[int]] = {}
+
+    def _values_of(self, e: Any) -> list[int]:
+        """The values an integer term over the parameters takes on the points of the box, in order."""
+        hit = self._values.get(e.get_id())
+        if hit is None:
+            self._keep.setdefault(e.get_id(), e)
+            vals = set()
+            for p in self.points:
+                v = z3.simplify(z3.substitute(e, *[(self.vars[n], z3.IntVal(p[n])) for n in self.vars]))
+                if not z3.is_int_value(v):
+                    raise SymbolicUnsupported(f"the integer {e} has no value at {p}")
+                vals.add(v.as_long())
+            hit = self._values[e.get_id()] = sorted(vals)
+        return hit
 
     def _runs(self, what: str, where: str | None, pc: tuple, body: Callable[[], Any]) -> Iterator[tuple[SymRun, Any]]:
         """Runs `body()` once per path (choose() options and parameter branches) under condition `pc`."""
@@ -96,7 +128,7 @@ class ParamSearch:
         prefix: list[int] | None = []
         while prefix is not None:
             run = _CachedRun(prefix, self.solver, pc=list(pc), int_bounds=dict(self.int_bounds))
-            run.cache, run.keep = self._feas, self._keep
+            run.cache, run.keep, run.values_of = self._feas, self._keep, self._values_of
             symvalues._current[0] = run
             choice._current[0] = run
             try:

@@ -1,0 +1,87 @@
+"""`explore boundary SPEC.py`: the formula Z3 finds over a spec's symbolic parameters, from the command line.
+
+The figures are independent of the finder: a read quorum of r and a write quorum of w out of n
+intersect iff r + w > n, and the unsafe witness's trace must replay as a real violation.
+"""
+from __future__ import annotations
+
+import json
+
+from .conftest import SPECS, explore
+
+SMALL = '''
+from explorer import Spec, action, invariant, param, require
+
+
+class Budget(Spec):
+    """Spends `cost` per step, `limit` steps; the balance of 4 must never go below zero."""
+
+    limit = param(3, symbolic=True, bounds=(0, 4))
+    cost = param(1, symbolic=True, bounds=(1, 3))
+
+    def init(self):
+        self.spent = 0
+        self.balance = 4
+
+    @action
+    def spend(self):
+        require(self.spent < self.limit)
+        self.spent += 1
+        self.balance -= self.cost
+
+    @invariant
+    def solvent(self):
+        return self.balance >= 0
+'''
+LINEAR = SMALL.replace("self.balance -= self.cost", "self.balance -= 1").replace("self.balance >= 0", "self.spent <= self.cost")
+
+
+def test_the_quorum_boundary_from_the_command_line_with_json_and_a_replayable_witness(tmp_path):
+    run = explore("boundary", SPECS / "quorum.py", "--json", "--out", tmp_path)
+    assert run.code == 0, run
+    data = json.loads(run.out)
+    assert data["result"] == "boundary" and data["formula"] == "r + w > n" and data["verified"] is True
+    assert data["swept"] == {"n": [2, 3]} and data["unknowns"] == {"r": [1, 3], "w": [1, 3]}
+    u, s = data["unsafe_witness"], data["safe_witness"]
+    assert u["r"] + u["w"] <= u["n"] and s["r"] + s["w"] > s["n"]
+    assert data["unsafe_property"] == "read_sees_latest_write" and data["unsafe_trace_length"] >= 4
+    replay = explore("replay", data["files"]["json"])
+    assert replay.code == 12 and "still violates read_sees_latest_write" in replay.out, replay
+
+
+def test_the_text_output_states_the_formula_and_both_witnesses(write_spec):
+    run = explore("boundary", write_spec(LINEAR))  # safe iff limit <= cost
+    assert run.code == 0, run
+    assert "solvent holds iff cost + 1 > limit" in run.out and "checked by Z3" in run.out, run
+    assert "safe witness:   cost=1 limit=0" in run.out and "unsafe witness: cost=1 limit=2" in run.out
+    assert "Violated: solvent" in run.out  # the counterexample trace of the unsafe witness
+
+
+def test_a_boundary_no_small_linear_formula_describes_lists_its_unsafe_points(write_spec):
+    data = json.loads(explore("boundary", write_spec(SMALL), "--json").out)  # safe iff cost * limit <= 4
+    assert data["result"] == "no_formula" and data["formula"] is None and "no linear inequality" in data["notes"][0]
+    cost_limit = [(c, lim) for c in range(1, 4) for lim in range(0, 5)]
+    assert data["unsafe_points"] == sum(c * lim > 4 for c, lim in cost_limit) == 5
+    u = data["unsafe_witness"]
+    assert u["cost"] * u["limit"] > 4
+
+
+def test_range_narrows_the_box_and_over_sweeps_a_parameter(write_spec):
+    spec = write_spec(SMALL)
+    data = json.loads(explore("boundary", spec, "--range", "cost=2..2", "--over", "limit=0,1,2,3", "--json").out)
+    assert data["unknowns"] == {"cost": [2, 2]} and data["swept"] == {"limit": [0, 1, 2, 3]}
+    assert data["formula"] == "3 > limit" and data["unsafe_points"] == 1 and data["safe_points"] == 3  # 2 * 3 > 4
+
+
+def test_bad_boundary_flags_are_usage_errors_and_a_spec_without_symbolic_params_says_so(write_spec):
+    spec = write_spec(SMALL)
+    for args in (["--range", "cost=3..1"], ["--range", "cost"], ["--over", "limit=a,b"], ["--method", "bmc"]):
+        run = explore("boundary", spec, *args)
+        assert run.code == 2 and "Traceback" not in run.err, run
+    plain = write_spec(SMALL.replace(", symbolic=True, bounds=(0, 4)", "").replace(", symbolic=True, bounds=(1, 3)", ""),
+                       name="plain.py")
+    run = explore("boundary", plain, "--json")
+    assert run.code == 2 and json.loads(run.out)["result"] == "error" and "no symbolic parameter" in run.err
+    unbounded = write_spec(SMALL.replace(", bounds=(0, 4)", ""), name="unbounded.py")
+    run = explore("boundary", unbounded)
+    assert run.code == 3 and "limit needs int bounds" in run.err, run
