@@ -79,6 +79,31 @@ def _drop_steps_action(d):
     del d["steps"][0]["action"]
 
 
+def checkpoint(tmp: Path, name: str = "c.ckpt", **header) -> Path:
+    """A checkpoint of TwoPhase n=3 (interpreted engine, stopped at 200 states), its header changed by `header`."""
+    import numpy as np
+
+    import explorer
+
+    p = tmp / name
+    explorer.check(TWOPHASE, params={"n": 3}, backend="interp", checkpoint=str(p), checkpoint_every_s=0.0,
+                   max_states=200)
+    if header:
+        with np.load(p, allow_pickle=False) as z:
+            members = {k: z[k] for k in z.files}
+        members["header"] = np.frombuffer(json.dumps(json.loads(bytes(members["header"]).decode()) | header).encode(),
+                                          dtype=np.uint8)
+        with open(p, "wb") as f:
+            np.savez(f, **members)
+    return p
+
+
+def truncated(path: Path) -> Path:
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    return path
+
+
 # id, a function (saved folder, tmp folder) -> argv, exit code, words the output must contain
 CASES = [
     # ---- trace files given to `explore replay`
@@ -115,6 +140,22 @@ CASES = [
     ("run-spec-not-utf8", lambda s, t: [text_file(t, "latin.py", b"# caf\xe9\nx = 1\n")], USAGE, ["latin.py"]),
     ("run-empty-spec-file", lambda s, t: [text_file(t, "empty.py", "")], SPEC, ["empty.py", "no spec class"]),
     ("run-empty-class-name", lambda s, t: [f"{FIXTURES / 'counter.py'}::"], 0, ["No violation"]),
+    ("run-resume-truncated-checkpoint", lambda s, t: [TWOPHASE, "--resume", truncated(checkpoint(t, "half.ckpt"))],
+     USAGE, ["half.ckpt", "not a readable checkpoint"]),
+    ("run-resume-garbage-checkpoint", lambda s, t: [TWOPHASE, "--resume", text_file(t, "g.ckpt", b"PK\x03\x04" + bytes(500))],
+     USAGE, ["g.ckpt", "not a readable checkpoint"]),
+    ("run-resume-checkpoint-of-another-spec", lambda s, t: [FIXTURES / "counter.py", "--resume", checkpoint(t)],
+     USAGE, ["c.ckpt", "spec TwoPhase, not Counter"]),
+    ("run-resume-checkpoint-other-params", lambda s, t: [TWOPHASE, "--param", "n=4", "--resume", checkpoint(t)],
+     USAGE, ["c.ckpt", "n=3, not n=4"]),
+    ("run-resume-checkpoint-of-another-version", lambda s, t: [TWOPHASE, "--resume", checkpoint(t, explorer="0.0.1")],
+     USAGE, ["c.ckpt", "explorer 0.0.1"]),
+    ("run-resume-missing-checkpoint", lambda s, t: [TWOPHASE, "--resume", t / "none.ckpt"], USAGE,
+     ["none.ckpt", "no such checkpoint"]),
+    ("run-checkpoint-with-dfs", lambda s, t: [FIXTURES / "counter.py", "--strategy", "dfs", "--checkpoint", t / "x.ckpt"],
+     USAGE, ["breadth-first"]),
+    ("run-max-memory-not-a-size", lambda s, t: [FIXTURES / "counter.py", "--max-memory", "lots"], USAGE,
+     ["--max-memory", "lots"]),
     ("run-json-output-of-a-usage-error", lambda s, t: [FIXTURES / "counter.py", "--json", "--param", "zz=1"], USAGE,
      ['"result": "error"', "zz"]),
     # ---- liveness declarations
