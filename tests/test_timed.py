@@ -236,3 +236,95 @@ def test_a_saved_timed_trace_has_times_in_every_format_and_replays(tmp_path):
     assert "2. t = 10.0: lease_expires" in dot
     replay = explore("replay", tmp_path / "mutual_exclusion.json")
     assert replay.code == 12 and "still violates mutual_exclusion at step 5" in replay.text, replay
+
+
+# ---------------------------------------------------------------- actor timers: @timer(after=...)
+
+from explorer import Node, Protocol, invariant, param, timer  # noqa: E402
+
+
+class Sensor(Node):
+    ticks = 0
+
+    def on_start(self):
+        self.set_timer("tick")
+
+    @timer(after=lambda node: (node.world.lo, node.world.hi))
+    def tick(self):
+        self.ticks += 1
+        if self.ticks < 3:
+            self.set_timer("tick")
+
+
+class Watchdog(Node):
+    barked = False
+
+    def on_start(self):
+        self.set_timer("bark")
+
+    @timer(after=5)
+    def bark(self):
+        self.barked = True
+
+
+class Watch(Protocol):
+    """A sensor ticks every lo..hi (3 times); a watchdog armed at 0 barks at exactly 5.
+
+    By hand: the k-th tick comes at most k*hi after the start, so `need` ticks precede the bark iff
+    need*hi < 5 (at need*hi = 5 the two may happen at the same instant, in either order).
+    """
+
+    lo = param(1.0)
+    hi = param(2.0)
+    need = param(2)
+
+    def nodes(self):
+        return {"s": Sensor(), "w": Watchdog()}
+
+    @invariant
+    def enough_ticks_before_the_bark(self):
+        return not self.node("w").barked or self.node("s").ticks >= self.need
+
+
+@pytest.mark.parametrize("hi,need", [(2.0, 2), (2.0, 3), (1.5, 3), (5 / 3, 3), (1.6, 3), (2.5, 2), (2.4, 2)])
+def test_an_actor_timer_fires_within_its_delay_after_it_was_armed(hi, need):
+    r = explorer.check(Watch, params={"hi": hi, "need": need})
+    assert (violated(r) == []) == (need * hi < 5), violated(r)
+
+
+def test_a_timed_actor_trace_has_times_that_respect_the_delays():
+    from explorer.timed.schedule import times_of
+
+    r = explorer.check(Watch, params={"need": 3})
+    t = r.violations[0].trace
+    assert [s.label for s in t.steps] == ["s: timer tick", "s: timer tick", "w: timer bark"]
+    times = [F(x).limit_denominator(1000) for x in times_of(t)]
+    assert times[3] == 5 and 1 <= times[1] <= 2 and 1 <= times[2] - times[1] <= 2
+    # the timers on_start armed are an extra step at time 0 for the plain checker
+    initial = [("start", name, str(lo), None if hi is None else str(hi)) for name, lo, hi in t.initial["timers"].timers]
+    assert schedule_ok([initial] + [s.info.get("timing", []) for s in t.steps], [F(0)] + times)
+
+
+def test_a_crash_disarms_the_nodes_timers():
+    # the sensor crashes at once: the watchdog barks at 5 with no tick (need 1 fails only because of the crash)
+    assert violated(explorer.check(Watch, params={"need": 1})) == []
+    r = explorer.check(Watch, params={"need": 1}, faults="crash=1,restart=0")
+    assert violated(r) == ["enough_ticks_before_the_bark"]
+    assert [s.label for s in r.violations[0].trace.steps] == ["crash s", "w: timer bark"]
+
+
+def test_arming_an_undeclared_timer_names_the_timed_timers():
+    class Bad(Node):
+        def on_start(self):
+            self.set_timer("nope")
+
+        @timer(after=1)
+        def ring(self):
+            pass
+
+    class P(Protocol):
+        def nodes(self):
+            return {"a": Bad()}
+
+    with pytest.raises(explorer.errors.ExplorerError, match="no timed timer 'nope' .*timed timers: ring"):
+        explorer.check(P)

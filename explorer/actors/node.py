@@ -66,11 +66,17 @@ def on(*message_types: type, fair: bool | str = True) -> Callable:
     return lambda fn: _attach(fn, Mark("on", fair=fair, extra=message_types))
 
 
-def timer(fn: Callable | None = None, *, fair: bool | str = False):
-    """Marks a timer: it may fire at any moment while its `require` guards hold (untimed semantics)."""
+def timer(fn: Callable | None = None, *, fair: bool | str = False, after: Any = None):
+    """Marks a timer: it may fire at any moment while its `require` guards hold (untimed semantics).
+
+    `after=(lo, hi)` (or a number, or a function of the node returning either) makes it a timed
+    timer (explorer.timed): `self.set_timer(name)` arms it, and it fires once, between lo and hi
+    after it was armed, never later (timers are urgent). When its `require`s are false at that
+    moment, it fires and does nothing. A crash disarms the node's timers.
+    """
     if fn is None:
-        return lambda f: _attach(f, Mark("timer", fair=fair))
-    return _attach(fn, Mark("timer", fair=fair))
+        return lambda f: _attach(f, Mark("timer", fair=fair, extra=after))
+    return _attach(fn, Mark("timer", fair=fair, extra=after))
 
 
 @dataclass(frozen=True)
@@ -88,6 +94,7 @@ class Node:
     _fields: ClassVar[tuple[FieldDef, ...]] = ()
     _handlers: ClassVar[dict[type, Callable]] = {}
     _timers: ClassVar[dict[str, tuple[Callable, Any]]] = {}
+    _timer_after: ClassVar[dict[str, Any]] = {}  # timed timers: name -> after (explorer.timed)
 
     def __init__(self, *, symmetric: str | None = None, **options: Any):
         self.symmetric = symmetric
@@ -98,6 +105,7 @@ class Node:
         fields: dict[str, FieldDef] = {}
         handlers: dict[type, Callable] = {}
         timers: dict[str, tuple[Callable, Any]] = {}
+        after: dict[str, Any] = {}
         for klass in reversed(cls.__mro__):
             if klass in (object, Node):
                 continue
@@ -115,6 +123,10 @@ class Node:
                             local[t] = handlers[t] = value
                     elif mark.kind == "timer":
                         timers[name] = (value, mark.fair)
+                        if mark.extra is not None:
+                            after[name] = mark.extra
+                        else:
+                            after.pop(name, None)
                     else:
                         raise SpecError(f"@{mark.kind} on {cls.__name__}.{name}: a node takes @on and @timer;"
                                         f" put @{mark.kind} on the Protocol class", where=where_of(value))
@@ -128,6 +140,7 @@ class Node:
         cls._fields = tuple(fields.values())
         cls._handlers = handlers
         cls._timers = timers
+        cls._timer_after = after
 
     # ------------------------------------------------------------------ what handlers call
     def send(self, to: str, message: Message) -> None:
@@ -172,6 +185,22 @@ class Node:
             if key[0] == peer and key[1] == me:
                 return False
         return True
+
+    def set_timer(self, name: str) -> None:
+        """Arms this node's timed timer `name` (declared `@timer(after=...)`); re-arming restarts it."""
+        self._timer_op("start", name)
+
+    def cancel_timer(self, name: str) -> None:
+        """Disarms this node's timed timer `name` (no effect when it is not armed)."""
+        self._timer_op("cancel", name)
+
+    def _timer_op(self, kind: str, name: str) -> None:
+        if name not in type(self)._timer_after:
+            timed = ", ".join(type(self)._timer_after) or "none"
+            raise ActionError(f"{self.id}.{'set' if kind == 'start' else kind}_timer({name!r}): {type(self).__name__} has no timed timer {name!r} "
+                              f"(timed timers: {timed})", where=_caller_where(),
+                              hint=f"declare it: @timer(after=(lo, hi)) def {name}(self): ...")
+        self.__dict__["_timer_ops"].append((kind, name))
 
     def on_start(self) -> None:
         """Runs once when the system starts (part of the initial state)."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar, Iterable
 
-from ..dsl.choice import choose, require
+from ..dsl.choice import Disabled, choose, require
 from ..dsl.decorators import Mark, _attach
 from ..dsl.model import SpecModel, _Ctx
 from ..dsl.spec import Spec
@@ -114,6 +114,10 @@ class Protocol(Spec):
         for n, c in bp.items():
             for f in c._fields:
                 d[f"{n}.{f.name}"] = thaw(freeze(f.default))
+        if self._timed:  # timed timers (explorer.timed): their zone is one more field
+            from ..timed.zone import Zone
+
+            d["timers"] = Zone()
         d["network"] = {}
         d["crashed"] = frozenset()
         if "partition" in self._faults:
@@ -138,9 +142,12 @@ class Protocol(Spec):
         od["_ids"] = self._ids
         od["_out"] = out = []
         od["_proto"] = self  # what Node.suspects reads: this state's crashed nodes and partition
+        od["_timer_ops"] = timer_ops = []  # Node.set_timer / cancel_timer
         (fn or getattr(cls, method))(obj, *args)
         for f in cls._fields:
             d[f"{node_id}.{f.name}"] = od[f.name]
+        if timer_ops:
+            self._apply_timer_ops(node_id, obj, timer_ops)
         if not out:
             return out
         net = self._net()
@@ -203,7 +210,27 @@ class Protocol(Spec):
     def _step(self, label: str, **info: Any) -> None:
         d = self.__dict__
         d["_step_label"] = label
+        if d.get("_timing"):  # what the step did to timed timers, for the trace's concrete times
+            info["timing"] = d["_timing"]
         d["_step_info"] = info
+
+    def _apply_timer_ops(self, node_id: str, obj: Node, ops: list) -> None:
+        """Applies a node's set_timer / cancel_timer calls to the zone (explorer.timed), in order."""
+        from ..timed.spec import _bounds, _show
+
+        z = self.timers
+        log = self.__dict__.setdefault("_timing", [])
+        for kind, name in ops:
+            key = f"{node_id}.{name}"
+            if kind == "start":
+                after = type(obj)._timer_after[name]
+                lo, hi = _bounds(key, after(obj) if callable(after) else after)
+                z = z.start(key, lo, hi)
+                log.append(("start", key, _show(lo), _show(hi)))
+            elif z.armed(key):
+                z = z.cancel(key)
+                log.append(("cancel", key))
+        self.timers = z
 
     def _handle(self, key: tuple[str, str, Message], *, keep: bool, kind: str) -> None:
         src, dst, msg = key
@@ -242,11 +269,24 @@ class Protocol(Spec):
 
     @_act
     def fire_timer(self) -> None:
-        options = [(n, t) for n, c in self._blueprint.items() if n not in self.crashed for t in c._timers]
+        options = [(n, t) for n, c in self._blueprint.items() if n not in self.crashed for t in c._timers
+                   if t not in c._timer_after or self.timers.armed(f"{n}.{t}")]
         node_id, name = choose(options)
-        fn = self._blueprint[node_id]._timers[name][0]
+        cls = self._blueprint[node_id]
+        fn = cls._timers[name][0]
+        timed = name in cls._timer_after
+        if timed:  # it goes off between lo and hi after it was armed (explorer.timed)
+            z = self.timers.fire(f"{node_id}.{name}")
+            require(z is not None)
+            self.timers = z
+            self.__dict__.setdefault("_timing", []).append(("fire", f"{node_id}.{name}"))
         mark = _oracle_len()
-        out = self._run_node(node_id, None, (), fn=fn)
+        try:
+            out = self._run_node(node_id, None, (), fn=fn)
+        except Disabled:
+            if not timed:
+                raise
+            out = []  # a timed timer whose guards are false when it goes off fires and does nothing
         chosen = _oracle_labels_since(mark)
         self._step(f"{node_id}: timer {name}" + (f" [{chosen}]" if chosen else ""), kind="timer", node=node_id,
                    timer=name, sends=[(s, d, show(m)) for s, d, m in out], chose=chosen or None)
@@ -286,6 +326,12 @@ class Protocol(Spec):
                     lost[f.name] = show(freeze(old))
                 self.__dict__[key] = default
         self.crashed = self.crashed | {node_id}
+        if self._timed:  # a crash disarms the node's timers
+            z = self.timers
+            for key in [k for k in z.names if k.startswith(node_id + ".")]:
+                z = z.cancel(key)
+                self.__dict__.setdefault("_timing", []).append(("cancel", key))
+            self.timers = z
         self._step(f"crash {node_id}", kind="crash", node=node_id, lost=lost)
 
     @_act
@@ -395,7 +441,9 @@ class ProtocolModel(SpecModel):
             "_ids": ids,
             "_faults": dict(self.faults_budget),
             "_partitions": partitions(ids, fam) if "partition" in self.faults_budget else [],
+            "_timed": any(c._timer_after for c in blueprint.values()),
         })
+        self.interpreted_only = self._base["_timed"]  # time passes after each step: see _run
         kinds = set(self.faults_budget)
         keep = {"deliver", "fire_timer"}
         if "loss" in kinds:
@@ -409,4 +457,17 @@ class ProtocolModel(SpecModel):
         world.__dict__.update({k: v for k, v in self._base.items() if k != "_world"})
         self.actions = tuple(a for a in self.actions if a.name in keep or a.fn.__module__ != __name__)
         self._action_by_name = {a.name: a for a in self.actions}
-        return super()._run_init()
+        out = super()._run_init()
+        if self.interpreted_only:
+            from ..timed.spec import settle_initial
+
+            out = settle_initial(self.fields, out)
+        return out
+
+    def _run(self, a, state, prefix, exact=False):
+        nxt, step, oracle = super()._run(a, state, prefix, exact)
+        if nxt is not None and self.interpreted_only:  # timed: time passes after the step (explorer.timed)
+            from ..timed.spec import settle_next
+
+            nxt = settle_next(self.fields, state, nxt)
+        return nxt, step, oracle

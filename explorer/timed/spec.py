@@ -28,6 +28,7 @@ concrete time for every step of a trace.
 from __future__ import annotations
 
 import functools
+import math
 from typing import Any, ClassVar
 
 from ..dsl.choice import Disabled
@@ -56,11 +57,14 @@ def up_to(bound: Any) -> tuple[Any, Any]:
 
 
 def _bounds(name: str, after: Any) -> tuple[Any, Any]:
+    """Returns (lo, hi) of a timer's `after`: a number or a (lo, hi) pair; hi None or inf = no deadline."""
     if isinstance(after, (tuple, list)):
         if len(after) != 2:
-            raise ValueError(f"set_timer({name!r}, after={after!r}): give a number or a (lo, hi) pair")
-        return after[0], after[1]
-    return after, after
+            raise ValueError(f"timer {name!r}: after={after!r}: give a number or a (lo, hi) pair")
+        lo, hi = after
+    else:
+        lo, hi = after, after
+    return lo, (None if hi is None or hi == math.inf else hi)
 
 
 def _show(x: Any) -> str | None:
@@ -144,25 +148,31 @@ class TimedModel(SpecModel):
     interpreted_only = True
 
     def _run_init(self):
-        out = super()._run_init()
-        if FIELD not in self.fields:
-            return out
-        i = self.fields.index(FIELD)
-        return [(_with(s, i, s[i].settle()), step) for s, step in out]
+        return settle_initial(self.fields, super()._run_init())
 
     def _run(self, a, state, prefix, exact=False):
         nxt, step, oracle = super()._run(a, state, prefix, exact)
         if nxt is not None:
-            i = self._zone_index
-            z = nxt[i]
-            if not z.settled:
-                z = z.settle()
-                nxt = _with(nxt, i, state[i] if z == state[i] else z)
+            nxt = settle_next(self.fields, state, nxt)
         return nxt, step, oracle
 
-    @functools.cached_property
-    def _zone_index(self) -> int:
-        return self.fields.index(FIELD)
+
+def settle_initial(fields: tuple[str, ...], inits: list) -> list:
+    """Lets time pass in each initial state (timers armed by init run from time 0)."""
+    if FIELD not in fields:
+        return inits
+    i = fields.index(FIELD)
+    return [(_with(s, i, s[i].settle()), step) for s, step in inits]
+
+
+def settle_next(fields: tuple[str, ...], state: tuple, nxt: tuple) -> tuple:
+    """Lets time pass after a step that touched a timer (shared by TimedModel and actor protocols)."""
+    i = fields.index(FIELD)
+    z = nxt[i]
+    if z.settled:
+        return nxt
+    z = z.settle()
+    return _with(nxt, i, state[i] if z == state[i] else z)
 
 
 def _with(state: tuple, i: int, value: Any) -> tuple:
