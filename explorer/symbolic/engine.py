@@ -14,7 +14,8 @@ state, not one reachable from init, marked as such in every format.
 from __future__ import annotations
 
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import z3
 

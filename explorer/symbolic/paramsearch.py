@@ -95,6 +95,12 @@ class ParamSearch:
 
     def __init__(self, model: Any, bounds: dict[str, tuple[int, int]], domain: Any,
                  points: list[dict[str, int]] | None = None):
+        from ..dsl.model import SpecModel
+
+        if type(model)._run is not SpecModel._run:
+            raise SpecError(f"{model.name} is a timed spec ({type(model).__name__}): `explore boundary` does not "
+                            "yet let time pass between steps with symbolic parameters",
+                            hint="sweep the timing parameters with --param and the explicit engine instead")
         self.model = model
         self.vars = {name: z3.Int(name) for name in bounds}
         for name, v in self.vars.items():  # the spec and its world share this dict

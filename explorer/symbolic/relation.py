@@ -8,8 +8,9 @@ invariant becomes the disjunction of its paths' conditions where it returned tru
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import z3
 
@@ -49,6 +50,7 @@ class SymbolicModel:
 
     def __init__(self, model: Any, symbolic_params: dict[str, tuple[int, int]] | None = None,
                  discover_states: int = 2000):
+        refuse_unmappable(model)
         self.model = model
         self.fields: tuple[str, ...] = tuple(model.fields)
         self.sym_params = dict(symbolic_params or {})
@@ -282,7 +284,8 @@ class SymbolicModel:
                             hint="give the field a plain int, bool or string type, or use the explicit engine") \
                 from None
         except UnfreezableValue:
-            raise SpecError(f"action {action} sets self.{leaf.name} to a value that cannot be part of a state")
+            raise SpecError(f"action {action} sets self.{leaf.name} to a value that cannot be part of a state") \
+                from None
         return leaf.const(leaf.dom.add(c))
 
     # ------------------------------------------------------------------ properties
@@ -337,6 +340,29 @@ class SymbolicModel:
             kinds[leaf.kind] = kinds.get(leaf.kind, 0) + 1
         return {"leaves": len(self.layout.leaves), "leaf_kinds": kinds, "paths": len(self.paths),
                 "seed_states": len(self._seeds)}
+
+
+def refuse_unmappable(model: Any) -> None:
+    """Refuses, up front and by name, the constructs the Z3 relation cannot represent.
+
+    An actor spec's `network` field is a multiset of in-flight messages: its values never settle into
+    a small finite domain (twopc: thousands; a Lamport clock in a message: unbounded), so the run
+    would end, much later, in a path explosion or an unbounded int. A timed spec lets time pass after
+    each step (zones, `explorer.timed`), which the step-by-step relation would skip.
+    """
+    from ..dsl.model import SpecModel
+
+    if getattr(model, "faults_budget", None) is not None and "network" in getattr(model, "fields", ()):
+        raise SpecError(
+            f"{model.name} is an actor spec (Protocol): its field `network`, the multiset of messages in "
+            "flight, and the nodes' message handlers cannot be mapped to Z3 sorts by the symbolic engines",
+            hint="use the explicit engine (--engine explicit, the default); for a parameter boundary, "
+            "`explore boundary SPEC.py` works on actor specs")
+    if type(model)._run is not SpecModel._run:
+        raise SpecError(
+            f"{model.name} is a timed spec ({type(model).__name__}): time passes after every step (zones), "
+            "which the symbolic engines' step relation does not model",
+            hint="use the explicit engine (--engine explicit, the default): it computes the zones")
 
 
 class _Disabled:

@@ -16,8 +16,9 @@ Four kinds, by what the field holds:
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any
 
 import z3
 
@@ -69,10 +70,10 @@ def _key(v: Any) -> Any:
 
 # ---------------------------------------------------------------------- the run (oracle)
 
-_current: list["SymRun | None"] = [None]
+_current: list[SymRun | None] = [None]
 
 
-def current() -> "SymRun":
+def current() -> SymRun:
     run = _current[0]
     if run is None:
         raise SymbolicUnsupported("a symbolic value was used outside a symbolic run")
@@ -129,7 +130,7 @@ class SymRun:
             return True
         return self.solver.check(*self.pc, extra) != z3.unsat
 
-    def branch(self, b: "SBool") -> bool:
+    def branch(self, b: SBool) -> bool:
         """Returns which way a symbolic condition goes on this path (forking when both can)."""
         e = b.ex
         if z3.is_true(e):
@@ -168,7 +169,7 @@ class SymRun:
                 self.bools[key] = value
         return value
 
-    def concretise_enum(self, s: "SEnum") -> Any:
+    def concretise_enum(self, s: SEnum) -> Any:
         """Forks over the values an enum leaf can still have on this path; returns this path's value."""
         key = s.ex.get_id()
         if is_const(s.ex):
@@ -184,7 +185,7 @@ class SymRun:
         self.pc.append(s.ex == c)
         return s.dom.values[c]
 
-    def concretise_int(self, s: "SInt") -> int:
+    def concretise_int(self, s: SInt) -> int:
         e = s.ex
         if z3.is_int_value(e):
             return e.as_long()
@@ -209,7 +210,7 @@ def is_const(ex: Any) -> bool:
     return z3.is_bv_value(ex) or z3.is_int_value(ex)
 
 
-def known_code(s: "SEnum") -> int | None:
+def known_code(s: SEnum) -> int | None:
     """Returns the code an enum value has on the current path, when the path has fixed it."""
     if is_const(s.ex):
         return s.ex.as_long()
@@ -320,7 +321,7 @@ class SBool(Sym):
 
     __rxor__ = __xor__
 
-    def _int(self) -> "SInt":
+    def _int(self) -> SInt:
         return SInt(z3.If(self.ex, z3.IntVal(1), z3.IntVal(0)))
 
     def __add__(self, o: Any) -> Any:

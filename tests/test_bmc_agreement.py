@@ -1,0 +1,118 @@
+"""BMC and the explicit engine agree on every catalog spec small enough for both (issue 6, section 3).
+
+Agreement: the same verdict, and for a violation the same property and the same shortest length
+(BFS explores level by level, BMC asks Z3 depth by depth); BMC to the explicit search's depth (the
+diameter, when it is complete) proves what BFS proves, and one step short of a counterexample it
+finds nothing. Specs the symbolic engines cannot map are refused with a message naming the field
+or construct: actor specs (the `network` field), timed specs (zones), and plain specs whose opaque
+fields explode into thousands of symbolic paths (Paxos's `msgs`, Raft's `votes`).
+
+The catalog is read at collection time, so a spec added to specs/ is checked here too: as a plain
+spec it must agree or be refused by name (slow, it may take a while), as an actor or timed spec it
+must be refused at once.
+"""
+from __future__ import annotations
+
+import pytest
+
+import explorer
+from explorer.actors import Protocol
+from explorer.dsl.loader import load_module, spec_classes
+from explorer.errors import SpecError
+from explorer.timed.spec import TimedSpec
+
+from .conftest import SPECS, explore
+
+MAPPED = {"lamport_twophase"}  # plain specs whose fields map to Z3: full agreement checks, fast
+TOO_BRANCHY = {"paxos": "msgs", "raft": "votes"}  # refused after the path guard: the opaque field named
+
+
+def _catalog() -> list[tuple[str, type, object]]:
+    out = []
+    for path in sorted(SPECS.glob("*.py")):
+        if path.name.startswith("_"):
+            continue
+        for cls in spec_classes(load_module(path)):
+            for chk in getattr(cls, "checks", None) or [None]:
+                out.append((path.stem, cls, chk))
+    return out
+
+
+CATALOG = _catalog()
+
+
+def _id(item) -> str:
+    stem, cls, chk = item
+    return f"{stem}:{chk.name or chk.describe()}" if chk is not None else stem
+
+
+def _kind(stem: str, cls: type) -> str:
+    if issubclass(cls, Protocol):
+        return "actor"
+    if issubclass(cls, TimedSpec):
+        return "timed"
+    return "mapped" if stem in MAPPED else "plain"
+
+
+def _run(cls, chk, **kw):
+    params = dict(chk.params) if chk is not None else {}
+    faults = chk.faults if chk is not None else None
+    return explorer.check(cls, params=params, faults=faults, **kw)
+
+
+def _agree(cls, chk) -> None:
+    bfs = _run(cls, chk, depth=chk.depth if chk is not None else None)
+    if bfs.violations:
+        v = bfs.violations[0]
+        bmc = _run(cls, chk, engine="bmc", depth=v.length)
+        assert [(w.property, w.kind, w.length) for w in bmc.violations] == [(v.property, v.kind, v.length)]
+        shorter = _run(cls, chk, engine="bmc", depth=v.length - 1)
+        assert shorter.result == "ok", "BMC found a counterexample shorter than BFS's shortest"
+    else:
+        assert bfs.result == "ok" and bfs.complete
+        bmc = _run(cls, chk, engine="bmc", depth=bfs.depth)
+        assert bmc.result == "ok" and bmc.symbolic["proved_up_to_depth"] == bfs.depth
+
+
+def _params():
+    out = []
+    for item in CATALOG:
+        stem, cls, chk = item
+        kind = _kind(stem, cls)
+        marks = [pytest.mark.slow] if kind == "plain" else []
+        out.append(pytest.param(stem, cls, chk, kind, marks=marks, id=_id(item)))
+    return out
+
+
+@pytest.mark.parametrize(("stem", "cls", "chk", "kind"), _params())
+def test_bmc_agrees_with_the_explicit_engine_or_refuses_the_spec_by_name(stem, cls, chk, kind):
+    if kind == "mapped":
+        _agree(cls, chk)
+        return
+    if kind == "plain":  # a plain spec: it may map (then it must agree) or be refused with a named field
+        try:
+            _agree(cls, chk)
+        except SpecError as e:
+            text = str(e)
+            assert TOO_BRANCHY.get(stem, "field") in text or "paths" in text, text
+        return
+    with pytest.raises(SpecError) as e:
+        _run(cls, chk, engine="bmc", depth=3)
+    text = str(e.value)
+    if kind == "actor":
+        assert "actor spec" in text and "`network`" in text and "explicit engine" in text
+    else:
+        assert "timed spec" in text and "zones" in text
+
+
+def test_the_catalog_has_the_spec_kinds_this_file_expects():
+    kinds = {stem: _kind(stem, cls) for stem, cls, _ in CATALOG}
+    assert kinds["lamport_twophase"] == "mapped" and kinds["quorum"] == "actor" and kinds["twopc"] == "actor"
+    assert {kinds[s] for s in TOO_BRANCHY if s in kinds} <= {"plain"}
+
+
+def test_an_actor_spec_under_bmc_exits_3_with_the_field_named_and_no_traceback():
+    run = explore(SPECS / "quorum.py", "--engine", "bmc", "--depth", "4", "--no-progress")
+    assert run.code == 3 and "`network`" in run.err and "Traceback" not in run.err, run
+    run = explore(SPECS / "quorum.py", "--engine", "induction", "--json")
+    assert run.code == 3 and "actor spec" in run.err, run
