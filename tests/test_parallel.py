@@ -161,3 +161,21 @@ def test_fewer_than_one_worker_is_refused(bad):
 def test_settings_of_the_one_process_engine_are_refused_with_two_workers(opts, engine_named):
     with pytest.raises(UsageError, match=engine_named):
         explorer.check(TWOPHASE, params={"n": 2}, workers=2, **opts)
+
+
+def test_a_local_dask_cluster_gives_the_same_counts_and_traces(split_every_level):
+    distributed = pytest.importorskip("distributed", reason="Dask is optional: pip install 'explorer[dask]'")
+    deadlock = FIXTURES / "lock_deadlock.py"
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
+                                  dashboard_address=None) as cluster:
+        on_cluster = explorer.check(TWOPHASE, params={"n": 4}, cluster=cluster.scheduler_address)
+        locked = explorer.check(deadlock, deadlock=True, cluster=cluster.scheduler_address)
+    assert (on_cluster.distinct_states, on_cluster.transitions) == twophase_closed_form(4)
+    assert summary(on_cluster) == summary(explorer.check(TWOPHASE, params={"n": 4}))
+    assert summary(locked) == summary(explorer.check(deadlock, deadlock=True))
+    assert split_every_level[0] >= on_cluster.depth  # every level but the first was expanded by the workers
+
+
+def test_a_cluster_needs_the_spec_as_a_file_the_workers_can_load():
+    with pytest.raises(UsageError, match="file path"):
+        explorer.check(Grid, cluster="tcp://127.0.0.1:9")

@@ -1085,6 +1085,10 @@ def run_batch_or_fallback(model: Any, opts, **kw: Any):
     if opts.symmetry:  # canonical representatives are computed per state: the interpreted engine does it
         return Search(model, opts, **kw).run()
     try:
+        if opts.cluster:
+            from .cluster import ClusterBatchSearch
+
+            return ClusterBatchSearch(model, opts, **kw).run()
         if opts.workers > 1:
             from .parallel import ParallelBatchSearch
 

@@ -123,6 +123,7 @@ class ParallelBatchSearch(BatchSearch):
         self.result.transitions += got.transitions
         counts[got.lo:got.hi] = got.counts
         id_map = np.arange(max([wid + 1 for wid, *_ in got.new_steps] + [len(self.emits)]), dtype=np.int64)
+        # ids below the fork's step count are the parent's own; the ones sent by value are renumbered
         for wid, ai, step, writes in got.new_steps:
             mine = []
             for (fi, key), value in writes:
@@ -166,17 +167,12 @@ class ParallelBatchSearch(BatchSearch):
                     lo: int, hi: int) -> None:
         self._in_child = True
         self._progress = None
-        lv = self.leaves
         n_emits = len(self.emits)
         try:
             counts = np.zeros(len(fps), dtype=np.int64)
             before = self.result.transitions
             _cols, parts = self._expand_range(cols, fps, visited, lo, hi, counts)
-            new_steps = []
-            for e in self.emits[n_emits:]:
-                writes = tuple(((lv.leaf_field[lid], lv.leaf_key[lid]), None if code == ABSENT else (lv.values[lid][code],))
-                               for lid, code in e.writes)
-                new_steps.append((e.id, e.action, e.step, writes))
+            new_steps = [step_by_value(self, e) for e in self.emits[n_emits:]]
             z64 = np.zeros(0, dtype=np.int64)
             res = RangeResult(
                 lo=lo, hi=hi, transitions=self.result.transitions - before, counts=counts[lo:hi],
@@ -201,6 +197,14 @@ class ParallelBatchSearch(BatchSearch):
     def _tick(self, frontier: int) -> None:
         if not self._in_child:  # the parent keeps time and prints progress
             super()._tick(frontier)
+
+
+def step_by_value(search: BatchSearch, e: Any) -> tuple:
+    """A step as (id, action, Step, ((field, key), (value,) or None for absent)...), for another numbering."""
+    lv = search.leaves
+    writes = tuple(((lv.leaf_field[lid], lv.leaf_key[lid]), None if code == ABSENT else (lv.values[lid][code],))
+                   for lid, code in e.writes)
+    return (e.id, e.action, e.step, writes)
 
 
 def check_parallel_options(model: Any, opts) -> None:
