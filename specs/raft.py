@@ -24,29 +24,47 @@ safety; `leader_electable` is progress stated as safety: when there is no leader
 still collect a majority of votes under the vote rule (otherwise no leader can ever be elected,
 since only a leader changes logs).
 
+Liveness (`leader_elected`, a `@leads_to`): once the last term's election is uncontested (every
+server in term max_term, so nobody can start another; no leader; one candidate; no vote cast for
+anyone else) and the paper's rule would give the candidate a majority, a leader is elected. Fairness
+is declared per action: `timeout`, `request_vote` and `become_leader` are weakly fair (a refused
+vote request by a voter already in the candidate's term is not a step, so fairness is not met by
+asking the same refusing voter forever). What action fairness cannot give is the plain "a leader is
+eventually elected" (`@eventually`): the servers may all time out into the same term and each vote
+for itself, and nothing in weak or strong fairness forbids that happening in every term (with bounded
+terms, in the last one: n=3, max_term=1, three timeouts and no step is left; the lasso is in
+tests/test_catalog_protocols.py). Raft escapes split votes with randomised election timeouts, a
+probabilistic argument, not a fairness one; so the property checked is the step that randomisation
+buys: an election nobody contests ends with a leader.
+
 Bugs from the chapter's simplified code, as parameters:
 - `quorum=seed`: votes needed = floor(peers/2) + 1 with peers excluding the candidate itself, while
   the candidate still counts its own vote. Equal to a majority for odd n; for n = 4 it is 2 of 4, so
   two candidates win the same term (election safety fails, 6 steps).
 - `append_check=False`: a follower skips the prevLogIndex/prevLogTerm check and writes the new entry
-  after whatever it holds; log matching fails (7 steps).
+  after whatever it holds; log matching fails (10 steps: a leader of term 1 writes [1], a leader of
+  term 2 writes [2, 2] and sends its second entry with prevLogIndex 1 to the first, which ends with
+  [1, 2]).
 - `vote_rule=seed`: grant a vote only if the candidate's last log term >= ours AND its last index >=
-  ours (the paper: last term greater, or equal and index >=). Every vote this rule grants, the
-  correct rule grants too, so its behaviours are a subset of correct Raft's: it cannot break safety,
-  and the checks confirm that every safety property holds. What it costs is progress: a candidate
-  whose log is more up to date (last term 2, one entry) is refused by a voter holding a longer, stale
-  log (last term 1, two entries), which needs max_term >= 3 to happen (with max_term=3, max_log=2
-  the seed rule reaches 50,067 states where the correct one reaches 50,295). Whether it
-  can block elections for good is what `leader_electable` asks; it held in every configuration we
-  searched (n=3 up to max_term=4, max_log=3: 863,121 states; n=4, max_term=3, max_log=2: complete),
-  because the voters that refuse are the holders of stale, uncommitted entries, and some server
-  still collects a majority. So the seed rule delays elections, it does not make Raft unsafe.
+  ours (the paper: last term greater, or equal and index >=). It breaks progress, not safety.
+  Safety: every vote this rule grants, the paper's rule grants too, and a refused request leaves the
+  voter where `update_term` would, so every state the seed reaches correct Raft reaches: every safety
+  property holds (with max_term=3, max_log=2 the seed reaches 50,067 states of correct Raft's
+  50,295, and all invariants hold in both). Progress: the seed refuses a candidate whose log is more
+  up to date but shorter (last term 2, one entry) to a voter holding a longer, stale log (last term
+  1, two entries), which needs max_term >= 3. The declared check `vote_rule=seed` (max_term=3) finds
+  an uncontested last election the paper's rule wins and the seed's loses for good, in 14 steps: s1
+  holds [1, 1], s2 holds [2, 2], s3 holds [2] and stands in term 3; s1 would vote for it under the
+  paper's rule, the seed refuses, and no leader is ever elected (`leader_elected` violated; the
+  correct rule holds in the same configuration, 50,295 states). The seed does not block elections
+  for good: `leader_electable` holds (a server with the most up-to-date log, here s2, can still win
+  a later term), so with unbounded terms it delays elections rather than stopping them.
 
     explore specs/raft.py
     explore specs/raft.py --param n=4 --param quorum=seed
     explore specs/raft.py --param append_check=false
 """
-from explorer import Spec, action, choose, invariant, param, require
+from explorer import Spec, action, choose, invariant, leads_to, param, require
 from explorer.dsl.expect import holds, violates
 from invariants.consensus import leader_completeness, log_matching, single_leader_per_term, state_machine_safety
 
@@ -63,7 +81,7 @@ class Raft(Spec):
         holds(),
         violates("election_safety", params={"n": 4, "quorum": "seed"}),
         violates("log_matching", params={"append_check": False}),
-        holds(params={"vote_rule": "seed"}, name="vote_rule=seed"),
+        violates("leader_elected", params={"vote_rule": "seed", "max_term": 3}, name="vote_rule=seed"),
     ]
 
     def servers(self):
@@ -91,11 +109,12 @@ class Raft(Spec):
         log = self.log[s]
         return (log[-1] if log else 0), len(log)
 
-    def log_ok(self, candidate, voter):
-        """Says whether voter finds the candidate's log up to date enough for its vote."""
+    def log_ok(self, candidate, voter, rule=None):
+        """Says whether voter finds the candidate's log up to date enough for its vote (under `rule`,
+        by default the spec's `vote_rule`)."""
         ct, ci = self.last(candidate)
         vt, vi = self.last(voter)
-        if self.vote_rule == "seed":
+        if (rule or self.vote_rule) == "seed":
             return ct >= vt and ci >= vi  # the bug: both must be >=
         return ct > vt or (ct == vt and ci >= vi)  # section 5.4.1
 
@@ -108,7 +127,7 @@ class Raft(Spec):
             self.votes[s] = frozenset()
 
     # ------------------------------------------------------------------ the actions
-    @action
+    @action(fair=True)  # a server that is not a leader and hears nothing eventually times out
     def timeout(self):
         s = choose(self.servers(), "s")
         require(self.role[s] != "leader" and self.term[s] < self.max_term)
@@ -117,18 +136,23 @@ class Raft(Spec):
         self.voted_for[s] = s
         self.votes[s] = frozenset({s})
 
-    @action
+    @action(fair=True)  # a candidate keeps asking until it has every vote it can get
     def request_vote(self):
         c = choose(self.servers(), "candidate")
         require(self.role[c] == "candidate")
         v = choose([s for s in self.servers() if s != c and s not in self.votes[c]], "voter")
         require(self.term[v] <= self.term[c])  # a voter with a higher term is `update_term`'s business
+        grants = self.voted_for[v] in (None, c) or self.term[v] < self.term[c]
+        grants = grants and self.log_ok(c, v)
+        # A refusal by a voter already in the candidate's term changes nothing: it is not a step, so that
+        # fairness cannot be met by asking the same refusing voter forever (the states are the same).
+        require(grants or self.term[v] < self.term[c])
         self.adopt_term(v, self.term[c])
-        if self.voted_for[v] in (None, c) and self.log_ok(c, v):
+        if grants:
             self.voted_for[v] = c
             self.votes[c] = self.votes[c] | {v}
 
-    @action
+    @action(fair=True)
     def become_leader(self):
         c = choose(self.servers(), "s")
         require(self.role[c] == "candidate" and len(self.votes[c]) >= self.votes_needed())
@@ -204,3 +228,20 @@ class Raft(Spec):
         logs = ", ".join(f"{s}={list(self.log[s])}" for s in self.servers())
         return f"no leader, and no server's log would win a majority of votes: {logs}"
 
+    def uncontested_last_election(self):
+        """Says whether the last term's election is under way with nothing left to stop it but the vote
+        rule: every server is in term max_term (no one can start another election), there is no leader,
+        one candidate, no vote cast for anyone else, and the paper's rule gives it a majority."""
+        if any(t != self.max_term for t in self.term.values()) or "leader" in self.role.values():
+            return False
+        candidates = [s for s in self.servers() if self.role[s] == "candidate"]
+        if len(candidates) != 1:
+            return False
+        c = candidates[0]
+        if any(self.voted_for[v] not in (None, c) for v in self.servers() if v != c):
+            return False
+        return sum(1 for v in self.servers() if v == c or self.log_ok(c, v, "correct")) >= self.majority()
+
+    @leads_to(uncontested_last_election)
+    def leader_elected(self):
+        return any(r == "leader" for r in self.role.values())
