@@ -1,0 +1,114 @@
+#!/usr/bin/env python3
+"""TwoPhase with 1 and 2 worker processes (`--workers`) and Spin, side by side in one run.
+
+    python bench/workers.py                    # N = 8, workers 1 and 2, Spin; 3 rounds, medians
+    python bench/workers.py --n 7 --rounds 1   # quicker
+    python bench/workers.py --workers 1 2 3    # more worker counts
+
+Each round runs every configuration once, in a rotating order (so a burst of load on the shared
+machine does not always hit the same one), each in its own Python process. Ours is
+`explorer.check("specs/lamport_twophase.py", params={"n": N}, workers=W).elapsed_s`, the search
+alone; Spin is `../shared/peers/spin/run_spin.sh N` (./pan only). The 1-minute load average is
+printed before and after every round: on a 2-core machine a speed-up over 1 worker needs the second
+core free, so figures taken at load > 1 understate it. Counts must be identical for every worker
+count and equal the closed form (and Spin's); any mismatch is printed in capitals, exit status 1.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from twophase_vs_spin import DEFAULT_SPIN, ROOT, SPEC, closed_form, machine, run_spin  # noqa: E402
+
+CHILD = r"""
+import json, os, sys
+import explorer
+n, workers, spec = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+t0 = os.times()
+r = explorer.check(spec, params={"n": n}, workers=workers)
+t1 = os.times()
+cpu = (t1.user + t1.system + t1.children_user + t1.children_system) - (t0.user + t0.system)
+print(json.dumps({"states": r.distinct_states, "transitions": r.transitions, "initial": r.initial_states,
+                  "depth": r.depth, "seconds": r.elapsed_s, "cpu_s": cpu, "backend": r.backend,
+                  "complete": r.complete, "violations": [v.property for v in r.violations],
+                  "peak_mb": r.peak_rss_mb}))
+"""
+
+
+def run_ours(n: int, workers: int, timeout: float) -> dict:
+    p = subprocess.run([sys.executable, "-c", CHILD, str(n), str(workers), SPEC], cwd=ROOT, capture_output=True,
+                       text=True, timeout=timeout)
+    if p.returncode != 0 or not p.stdout.strip():
+        sys.exit(f"explorer failed on N={n}, workers={workers} (exit {p.returncode}):\n{p.stderr.strip()}")
+    return json.loads(p.stdout.strip().splitlines()[-1])
+
+
+def load() -> float:
+    return os.getloadavg()[0]
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--n", type=int, default=8, help="resource managers (8)")
+    ap.add_argument("--workers", type=int, nargs="+", default=[1, 2], help="worker counts (1 2)")
+    ap.add_argument("--rounds", type=int, default=3, help="rounds; medians are printed (3)")
+    ap.add_argument("--no-spin", action="store_true", help="skip Spin")
+    ap.add_argument("--spin-script", type=Path, default=DEFAULT_SPIN)
+    ap.add_argument("--timeout", type=float, default=900)
+    ap.add_argument("--json", type=Path, default=None, metavar="FILE")
+    a = ap.parse_args(argv)
+    if a.rounds < 1 or min(a.workers) < 1:
+        ap.error("--rounds and --workers must be at least 1")
+    configs: list[str | int] = list(a.workers) + ([] if a.no_spin else ["spin"])
+    runs: dict[str | int, list[dict]] = {c: [] for c in configs}
+    loads = []
+    print(machine())
+    for k in range(a.rounds):
+        before = load()
+        order = configs[k % len(configs):] + configs[:k % len(configs)]
+        for c in order:
+            runs[c].append(run_spin(a.n, a.spin_script, a.timeout) if c == "spin" else run_ours(a.n, c, a.timeout))
+        loads.append((before, load()))
+        print(f"round {k + 1}: load {before:.2f} -> {loads[-1][1]:.2f}; " + ", ".join(
+            f"{c}: {runs[c][-1]['seconds']:.2f}s" for c in configs), flush=True)
+    states, generated = closed_form(a.n)
+    problems = []
+    for c in a.workers:
+        for r in runs[c]:
+            if (r["states"], r["transitions"] + r["initial"]) != (states, generated) or r["violations"]:
+                problems.append(f"workers={c}: {r['states']:,} states, {r['transitions']:,} transitions, "
+                                f"violations {r['violations']} (closed form {states:,}, {generated - 1:,})")
+    if not a.no_spin:
+        for r in runs["spin"]:
+            if (r["states"], r["transitions"]) != (states, generated):
+                problems.append(f"Spin: {r['states']:,} states, {r['transitions']:,} generated")
+    med = {c: statistics.median(r["seconds"] for r in runs[c]) for c in configs}
+    one = med[a.workers[0]]
+    spin_s = med.get("spin")
+    print()
+    print("| N | workers | states | ours s | speed-up over 1 | CPU s (all processes) | ours/Spin | Spin s |")
+    print("|---|---|---|---|---|---|---|---|")
+    for c in a.workers:
+        cpu = statistics.median(r["cpu_s"] for r in runs[c])
+        ratio = f"{med[c] / spin_s:.2f}x" if spin_s else "-"
+        print(f"| {a.n} | {c} | {runs[c][-1]['states']:,} | {med[c]:.2f} | {one / med[c]:.2f}x | {cpu:.2f} "
+              f"| {ratio} | {spin_s:.2f} |" if spin_s else
+              f"| {a.n} | {c} | {runs[c][-1]['states']:,} | {med[c]:.2f} | {one / med[c]:.2f}x | {cpu:.2f} | - | - |")
+    print()
+    print(f"load (1 min) per round, before -> after: {', '.join(f'{b:.2f}->{e:.2f}' for b, e in loads)}")
+    for p in problems:
+        print(f"!!! MISMATCH: {p.upper()} !!!")
+    if a.json:
+        a.json.write_text(json.dumps({"machine": machine(), "runs": {str(c): v for c, v in runs.items()},
+                                      "loads": loads, "problems": problems}, indent=1))
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
