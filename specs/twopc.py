@@ -124,6 +124,12 @@ class TwoPC(Protocol):
         violates("everyone_decides", params={"n": 2}, faults="crash=1", name="coordinator_may_stay_down"),
         violates("everyone_decides", params={"n": 2}, faults="loss=1,dup=1", name="lost_decision_blocks"),
         violates("atomicity", params={"variant": "no_durable_log"}, faults="crash=1"),
+        # atomicity under each kind of fault (everyone_decides fails under crash, loss and partition:
+        # 2PC blocks, as the checks above show, so only the safety property is required here)
+        holds(properties=["atomicity"], params={"n": 2}, faults="loss=1,dup=1", name="atomic_under_loss_dup"),
+        holds(properties=["atomicity"], params={"n": 2}, faults="partition=1,crash=1",
+              name="atomic_under_partition_crash"),
+        holds(properties=["atomicity"], params={"n": 2}, faults="crash=2", name="atomic_under_two_crashes"),
     ]
 
     def participants(self):
