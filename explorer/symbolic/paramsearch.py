@@ -95,9 +95,7 @@ class ParamSearch:
 
     def __init__(self, model: Any, bounds: dict[str, tuple[int, int]], domain: Any,
                  points: list[dict[str, int]] | None = None):
-        from ..dsl.model import SpecModel
-
-        if type(model)._run is not SpecModel._run:
+        if getattr(model, "interpreted_only", False):  # explorer.timed: time passes after each step (zones)
             raise SpecError(f"{model.name} is a timed spec ({type(model).__name__}): `explore boundary` does not "
                             "yet let time pass between steps with symbolic parameters",
                             hint="sweep the timing parameters with --param and the explicit engine instead")

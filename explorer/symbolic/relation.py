@@ -350,15 +350,13 @@ def refuse_unmappable(model: Any) -> None:
     would end, much later, in a path explosion or an unbounded int. A timed spec lets time pass after
     each step (zones, `explorer.timed`), which the step-by-step relation would skip.
     """
-    from ..dsl.model import SpecModel
-
     if getattr(model, "faults_budget", None) is not None and "network" in getattr(model, "fields", ()):
         raise SpecError(
             f"{model.name} is an actor spec (Protocol): its field `network`, the multiset of messages in "
             "flight, and the nodes' message handlers cannot be mapped to Z3 sorts by the symbolic engines",
             hint="use the explicit engine (--engine explicit, the default); for a parameter boundary, "
             "`explore boundary SPEC.py` works on actor specs")
-    if type(model)._run is not SpecModel._run:
+    if getattr(model, "interpreted_only", False):  # explorer.timed models let time pass after each step
         raise SpecError(
             f"{model.name} is a timed spec ({type(model).__name__}): time passes after every step (zones), "
             "which the symbolic engines' step relation does not model",
