@@ -156,6 +156,10 @@ CASES = [
      USAGE, ["breadth-first"]),
     ("run-max-memory-not-a-size", lambda s, t: [FIXTURES / "counter.py", "--max-memory", "lots"], USAGE,
      ["--max-memory", "lots"]),
+    ("run-param-out-of-range-in-nodes", lambda s, t: [text_file(t, "ring.py", RING), "--param", "n=0"], USAGE,
+     ["ring.py:18", "n=0: a ring needs at least one server"]),
+    ("run-param-out-of-range-in-init", lambda s, t: [text_file(t, "line.py", LINE), "--param", "n=0"], USAGE,
+     ["line.py:10", "n=0: a line needs at least one point"]),
     ("run-json-output-of-a-usage-error", lambda s, t: [FIXTURES / "counter.py", "--json", "--param", "zz=1"], USAGE,
      ['"result": "error"', "zz"]),
     # ---- liveness declarations
@@ -194,6 +198,45 @@ class Alone(Node):
 class Solo(Protocol):
     def nodes(self):
         return {"a": Alone()}
+"""
+
+# a parameter checked by the spec itself: a UsageError raised in nodes() or init() is a usage error
+RING = """
+from explorer import Message, Node, Protocol, on, param
+from explorer.errors import UsageError
+
+class Ping(Message):
+    pass
+
+class Server(Node):
+    @on(Ping)
+    def got(self, msg, sender):
+        pass
+
+class Ring(Protocol):
+    n = param(2, help="number of servers")
+
+    def nodes(self):
+        if self.n < 1:
+            raise UsageError(f"n={self.n}: a ring needs at least one server")
+        return {f"s{i}": Server() for i in range(self.n)}
+"""
+
+LINE = """
+from explorer import Spec, action, param
+from explorer.errors import UsageError
+
+class Line(Spec):
+    n = param(2)
+
+    def init(self):
+        if self.n < 1:
+            raise UsageError(f"n={self.n}: a line needs at least one point")
+        self.x = 0
+
+    @action
+    def inc(self):
+        self.x = min(self.x + 1, self.n)
 """
 
 COUNTER_CHECKS = """

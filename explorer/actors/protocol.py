@@ -415,6 +415,11 @@ class ProtocolModel(SpecModel):
             nodes = probe.nodes()
         except SpecError:
             raise
+        except UsageError as e:  # a parameter out of range, said by the spec: a usage error (exit 2)
+            from ..dsl.model import user_frame
+
+            e.where = e.where or user_frame(e, self._files)
+            raise
         except Exception as e:  # noqa: BLE001
             from ..dsl.model import _class_where, user_frame
 

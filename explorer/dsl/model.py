@@ -120,6 +120,9 @@ class SpecModel:
                 continue
             except SpecError:
                 raise
+            except UsageError as e:  # a parameter out of range, said by the spec: a usage error (exit 2)
+                e.where = e.where or user_frame(e, self._files)
+                raise
             except Exception as e:  # noqa: BLE001 - any error in user code becomes a spec error
                 raise SpecError(
                     f"{self.name}.init() raised {type(e).__name__}: {e}",
