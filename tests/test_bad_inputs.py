@@ -80,14 +80,14 @@ def _drop_steps_action(d):
 
 
 def checkpoint(tmp: Path, name: str = "c.ckpt", **header) -> Path:
-    """A checkpoint of TwoPhase n=3 (interpreted engine, stopped at 200 states), its header changed by `header`."""
+    """A checkpoint of TwoPhase n=4 (interpreted engine, stopped at 1000 states), its header changed by `header`."""
     import numpy as np
 
     import explorer
 
     p = tmp / name
-    explorer.check(TWOPHASE, params={"n": 3}, backend="interp", checkpoint=str(p), checkpoint_every_s=0.0,
-                   max_states=200)
+    explorer.check(TWOPHASE, params={"n": 4}, backend="interp", checkpoint=str(p), checkpoint_every_s=0.0,
+                   max_states=1000)
     if header:
         with np.load(p, allow_pickle=False) as z:
             members = {k: z[k] for k in z.files}
@@ -146,9 +146,10 @@ CASES = [
      USAGE, ["g.ckpt", "not a readable checkpoint"]),
     ("run-resume-checkpoint-of-another-spec", lambda s, t: [FIXTURES / "counter.py", "--resume", checkpoint(t)],
      USAGE, ["c.ckpt", "spec TwoPhase, not Counter"]),
-    ("run-resume-checkpoint-other-params", lambda s, t: [TWOPHASE, "--param", "n=4", "--resume", checkpoint(t)],
-     USAGE, ["c.ckpt", "n=3, not n=4"]),
-    ("run-resume-checkpoint-of-another-version", lambda s, t: [TWOPHASE, "--resume", checkpoint(t, explorer="0.0.1")],
+    ("run-resume-checkpoint-other-params", lambda s, t: [TWOPHASE, "--param", "n=3", "--resume", checkpoint(t)],
+     USAGE, ["c.ckpt", "n=4, not n=3"]),
+    ("run-resume-checkpoint-of-another-version", lambda s, t: [TWOPHASE, "--param", "n=4", "--resume",
+                                                               checkpoint(t, explorer="0.0.1")],
      USAGE, ["c.ckpt", "explorer 0.0.1"]),
     ("run-resume-missing-checkpoint", lambda s, t: [TWOPHASE, "--resume", t / "none.ckpt"], USAGE,
      ["none.ckpt", "no such checkpoint"]),

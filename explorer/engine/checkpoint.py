@@ -117,6 +117,7 @@ def write_atomic(path: str | Path, header: dict[str, Any], arrays: dict[str, np.
     """Writes a checkpoint so that `path` is, at every instant, the old complete file or the new one."""
     path = Path(path)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    _remove_stale_temps(path)
     blob = pickle.dumps(objects, protocol=pickle.HIGHEST_PROTOCOL)
     members = dict(arrays)
     members["header"] = np.frombuffer(json.dumps(header, default=str).encode(), dtype=np.uint8)
@@ -142,6 +143,19 @@ def write_atomic(path: str | Path, header: dict[str, Any], arrays: dict[str, np.
             os.close(fd)
     except OSError:
         pass
+
+
+def _remove_stale_temps(path: Path) -> None:
+    """Removes the temporary files of writers that were killed mid-write (their process is gone)."""
+    for t in path.parent.glob(f".{path.name}.*.tmp"):
+        try:
+            pid = int(t.name.rsplit(".", 2)[-2])
+            if pid != os.getpid():
+                os.kill(pid, 0)
+        except ProcessLookupError:
+            t.unlink(missing_ok=True)
+        except (ValueError, OSError):
+            pass
 
 
 @dataclass

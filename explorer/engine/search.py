@@ -49,7 +49,8 @@ class Search:
         self._progress = progress
         self._t0 = 0.0
         self._next_progress = 0.0
-        self._checks = 0
+        self._checks = 0  # states expanded: every 256, a place to stop (bounds, Ctrl-C) and checkpoint
+        self._news = 0  # new states: every 1024, a progress line (a state with many successors)
         self._stop_reason: str | None = None
 
     # ------------------------------------------------------------------ entry point
@@ -125,8 +126,8 @@ class Search:
         if mx is not None and r.distinct_states >= mx:
             self._stop_reason = "max_states"
             raise _Stop()
-        self._checks += 1
-        if self._checks & 1023 == 0:
+        self._news += 1
+        if self._news & 1023 == 0:
             self._tick(0, boundary=False)
         return ok
 
