@@ -13,7 +13,7 @@ from explorer.symbolic.engine import CTI_NOTE
 from explorer.trace.text import render_text
 from specs.lamport_twophase import TwoPhase
 
-from .conftest import TWOPHASE, explore
+from .conftest import TWOPHASE, explore, state_graph
 
 
 class StrengthenedTwoPhase(TwoPhase):
@@ -106,3 +106,23 @@ def test_induction_on_the_command_line_prints_and_saves_the_counterexample_to_in
     assert saved["kind"] == "not_inductive" and any("NOT reachable" in n for n in saved["notes"])
     text = explore(TWOPHASE, "--param", "n=2", "--engine", "induction", "--no-progress")
     assert "counterexample to induction" in text.out and "NOT reachable from an initial state" in text.out
+
+
+AUX = [name for name, f in vars(StrengthenedTwoPhase).items() if callable(f) and not name.startswith("_")]
+
+
+@pytest.mark.parametrize("drop", AUX)
+def test_each_auxiliary_invariant_is_needed_dropping_it_gives_a_genuine_counterexample_to_induction(drop):
+    weak = type(f"Without_{drop}", (TwoPhase,), {n: vars(StrengthenedTwoPhase)[n] for n in AUX if n != drop})
+    r = explorer.check(weak, params={"n": 2}, engine="induction")
+    assert r.result == "violation" and r.symbolic["proved"] is False
+    [v] = r.violations
+    assert v.kind == "not_inductive" and v.length == 1
+    model = weak.build_model({"n": 2})
+    start = tuple(v.trace.initial[f] for f in model.fields)
+    after = tuple(v.trace.final[f] for f in model.fields)
+    assert all(res.holds for _, res in model.check_invariants(start))  # the weakened invariant holds ...
+    assert not dict(model.check_invariants(after))[v.property].holds  # ... and one step breaks it
+    assert after in {nxt for nxt, _ in model.successors(start)}  # by a real step of the spec
+    reachable = state_graph(weak, {"n": 2}).states  # an independent BFS: the start is not reachable
+    assert model.as_dict(start) not in reachable
