@@ -9,6 +9,7 @@ ROOT = Path(__file__).resolve().parent.parent
 RUNS = {
     "twopc_no_durable_log": ["specs/twopc.py", "--param", "variant=no_durable_log", "--faults", "crash=1"],
     "quorum_one": ["specs/quorum.py", "--param", "preset=one"],
+    "raft_quorum_seed": ["specs/raft.py", "--param", "n=4", "--param", "quorum=seed"],
 }
 
 for name, args in RUNS.items():
