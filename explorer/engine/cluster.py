@@ -83,7 +83,7 @@ class ClusterBatchSearch(ParallelBatchSearch):
                                       fps[a:b], vis, a, pure=False)
                    for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
         counts = np.zeros(n, dtype=np.int64)
-        parts: list = []
+        rows: list = []
         try:
             for k, fut in enumerate(futures):
                 try:
@@ -94,11 +94,11 @@ class ClusterBatchSearch(ParallelBatchSearch):
                     cols, more = self._expand_range(cols, fps, visited, bounds[k], bounds[k + 1], counts)
                 else:
                     cols, more = self._adopt(got, cols, counts)
-                parts.extend(more)
+                rows.append(self._finish_range(more))
         finally:
             for fut in futures:
                 fut.cancel()
-        return self._merge_parts(cols, parts, counts)
+        return self._join_ranges(cols, rows, counts)
 
 
 _engines: dict[tuple[str, int], ParallelBatchSearch] = {}  # per run and worker thread
@@ -121,6 +121,7 @@ def expand_remote(run_key: str, spec_file: str, params: dict, faults: str | None
     before = search.result.transitions
     search._frontier = (cols, fps, np.arange(len(fps)))
     _cols, parts = search._expand_range(cols, fps, visited, 0, len(fps), counts)
+    parts = [search._finish_range(parts)]
     steps = np.concatenate([p[2] for p in parts]).astype(np.int64) if parts else np.zeros(0, dtype=np.int64)
     used = np.unique(steps).tolist()
     z64 = np.zeros(0, dtype=np.int64)

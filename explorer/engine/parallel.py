@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import UsageError
-from .batch import BatchSearch
+from .batch import BatchSearch, _merge_sorted
 from .leaves import ABSENT, SchemaChanged
 
 
@@ -97,6 +97,8 @@ class ParallelBatchSearch(BatchSearch):
                 children.append((p, recv, k))
             counts = np.zeros(n, dtype=np.int64)
             cols, parts = self._expand_range(cols, fps, visited, 0, bounds[1], counts)
+            rows = [self._finish_range(parts)]  # while the children work, as is the sort below
+            seen = np.sort(rows[0][0])
             for p, recv, k in children:
                 try:
                     got: RangeResult | str = RangeResult.receive(recv)
@@ -108,14 +110,46 @@ class ParallelBatchSearch(BatchSearch):
                     cols, more = self._expand_range(cols, fps, visited, bounds[k], bounds[k + 1], counts)
                 else:
                     cols, more = self._adopt(got, cols, counts)
-                parts.extend(more)
+                rows.append(self._finish_range(more))
         finally:
             for p, recv, _k in children:
                 if p.is_alive():
                     p.terminate()
                     p.join()
                 recv.close()
-        return self._merge_parts(cols, parts, counts)
+        return self._join_ranges(cols, rows, counts, seen)
+
+    def _finish_range(self, parts: list) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Keeps each fingerprint of a range once (smallest parent) and orders them as the interpreted engine.
+
+        Done by each worker for its own range, so the parent only has to drop what an earlier range found.
+        """
+        if len(parts) == 1 and getattr(parts[0], "finished", False):
+            return parts[0]
+        _cols, fp, par, em, _counts = self._merge_parts(None, parts, None)
+        return _Finished((fp, par, em))
+
+    def _join_ranges(self, cols: np.ndarray, rows: list, counts: np.ndarray, seen: np.ndarray | None = None):
+        """Concatenates the ranges' new states, minus those an earlier range (smaller parents) also found.
+
+        Ranges hold increasing parent positions, so the concatenation is already in the interpreted
+        engine's order; returns what BatchSearch._merge_parts returns. `seen`: the first range's
+        fingerprints, sorted (or None).
+        """
+        keep = []
+        for j, (fp, par, em) in enumerate(rows):
+            if j and len(seen) and len(fp):
+                pos = np.searchsorted(seen, fp)
+                pos[pos == len(seen)] = 0
+                new = seen[pos] != fp
+                fp, par, em = fp[new], par[new], em[new]
+            keep.append((fp, par, em))
+            if seen is None:
+                seen = np.sort(fp)
+            elif j and j + 1 < len(rows):
+                seen = _merge_sorted(seen, np.sort(fp))
+        return (cols, np.concatenate([k[0] for k in keep]), np.concatenate([k[1] for k in keep]),
+                np.concatenate([k[2] for k in keep]), counts)
 
     def _adopt(self, got: RangeResult, cols: np.ndarray, counts: np.ndarray):
         """Renumbers a child's steps into the parent's, learns what it learned; returns (cols, parts)."""
@@ -135,7 +169,7 @@ class ParallelBatchSearch(BatchSearch):
         a = 0
         for size in got.chunk_sizes:
             b = a + size
-            parts.append((got.fps[a:b], got.parents[a:b], id_map[got.steps[a:b]]))
+            parts.append(_Finished((got.fps[a:b], got.parents[a:b], id_map[got.steps[a:b]])))  # workers finish ranges
             a = b
         return cols, parts
 
@@ -172,6 +206,7 @@ class ParallelBatchSearch(BatchSearch):
             counts = np.zeros(len(fps), dtype=np.int64)
             before = self.result.transitions
             _cols, parts = self._expand_range(cols, fps, visited, lo, hi, counts)
+            parts = [self._finish_range(parts)]
             new_steps = [step_by_value(self, e) for e in self.emits[n_emits:]]
             z64 = np.zeros(0, dtype=np.int64)
             res = RangeResult(
@@ -197,6 +232,12 @@ class ParallelBatchSearch(BatchSearch):
     def _tick(self, frontier: int) -> None:
         if not self._in_child:  # the parent keeps time and prints progress
             super()._tick(frontier)
+
+
+class _Finished(tuple):
+    """A range's (fingerprints, parents, step ids), deduplicated and in the interpreted engine's order."""
+
+    finished = True
 
 
 def step_by_value(search: BatchSearch, e: Any) -> tuple:
