@@ -262,14 +262,6 @@ def _as_json(o: GateOutcome) -> dict:
             "coverage": o.coverage.as_dict() if o.coverage is not None else None}
 
 
-def _variant_name(exp: Expect) -> str:
-    if exp.name:
-        return exp.name
-    if "variant" in exp.params:
-        return str(exp.params["variant"])
-    return "-".join(f"{k}={v}" for k, v in sorted(exp.params.items())) or "default"
-
-
 def _save(r: Result, root: Path, path: Path, exp: Expect, model=None) -> dict[str, str]:
     """Writes the expected violation's minimised trace in every format (explorer/counterexamples.py)."""
     from .counterexamples import save_expected_violation

@@ -20,6 +20,12 @@ from typing import Any
 MASK64 = (1 << 64) - 1
 
 
+def _ne(self: Any, other: object) -> bool:
+    """`!=` of the frozen containers: the negation of their `__eq__` (which may defer to the other side)."""
+    eq = self.__eq__(other)
+    return eq if eq is NotImplemented else not eq
+
+
 class FrozenDict(dict):
     """An immutable dict: what a dict field holds inside a state."""
 
@@ -45,9 +51,7 @@ class FrozenDict(dict):
             return dict.__eq__(self, other)
         return NotImplemented
 
-    def __ne__(self, other: object) -> bool:
-        eq = self.__eq__(other)
-        return eq if eq is NotImplemented else not eq
+    __ne__ = _ne
 
     def __repr__(self) -> str:
         return "{" + ", ".join(f"{k!r}: {v!r}" for k, v in sorted_items(self)) + "}"
@@ -73,9 +77,7 @@ class FrozenList(tuple):
             return len(self) == len(other) and all(a == b for a, b in zip(self, other, strict=True))
         return False if isinstance(other, tuple) else NotImplemented
 
-    def __ne__(self, other: object) -> bool:
-        eq = self.__eq__(other)
-        return eq if eq is NotImplemented else not eq
+    __ne__ = _ne
 
     def __repr__(self) -> str:
         return "[" + ", ".join(repr(v) for v in self) + "]"
@@ -92,8 +94,7 @@ class FrozenSet(frozenset):
     def __eq__(self, other: object) -> bool:
         return isinstance(other, (frozenset, set)) and frozenset.__eq__(self, other)
 
-    def __ne__(self, other: object) -> bool:
-        return not self.__eq__(other)
+    __ne__ = _ne
 
     def __repr__(self) -> str:
         return "{" + ", ".join(sorted(repr(v) for v in self)) + "}" if self else "set()"

@@ -164,27 +164,18 @@ def _check_one(model: Any, g: Graph, fairness: Fairness, p: Any, i: int, faults:
     bad = {u for u, lab in enumerate(g.labels) if not lab[2 * i]}
     if not bad:
         return None
-    if p.kind == "eventually":
-        region = _closure(g, [i for i in g.initial if i in bad], bad)
-        comps = fair_components(g, region)
-        if not comps:
-            return None
-        inside = set().union(*comps)
-        start, stem, entry = shortest(g, g.initial, inside, region)
-        trigger_at = None
-    elif p.kind == "always_eventually":
-        comps = fair_components(g, bad)
-        if not comps:
-            return None
-        inside = set().union(*comps)
-        start, stem, entry = shortest(g, g.initial, inside, None)
-        trigger_at = None
-    else:  # leads_to
+    # eventually: a fair component reached from an initial state through bad states only;
+    # always_eventually and leads_to: any fair component of bad states
+    region = _closure(g, [u for u in g.initial if u in bad], bad) if p.kind == "eventually" else bad
+    comps = fair_components(g, region)
+    if not comps:
+        return None
+    inside = set().union(*comps)
+    trigger_at = None
+    if p.kind != "leads_to":
+        start, stem, entry = shortest(g, g.initial, inside, region if p.kind == "eventually" else None)
+    else:
         trig = [lab[2 * i + 1] for lab in g.labels]
-        comps = fair_components(g, bad)
-        if not comps:
-            return None
-        inside = set().union(*comps)
         doomed = _back_closure(g, inside, bad)
         starts = {u for u in doomed if trig[u]}
         if not starts:
