@@ -344,3 +344,20 @@ def test_correct_paxos_never_lets_learners_disagree_in_the_naive_model_either():
 
 def test_the_specs_are_the_classes_the_gate_runs():
     assert {i.spec for i in collect(RAFT)} == {Raft.__name__} and {i.spec for i in collect(PAXOS)} == {Paxos.__name__}
+
+
+# ---------------------------------------------------------------------- bench/catalog_table.py
+
+
+def test_the_catalog_table_reports_each_declared_check(tmp_path):
+    from bench.catalog_table import main
+    from tests.conftest import FIXTURES
+
+    out = tmp_path / "README.md"
+    # buggy_counter declares no checks: its one default check (everything holds) fails after 3 steps
+    assert main([str(FIXTURES / "counter.py"), str(FIXTURES / "buggy_counter.py"), "--out", str(out)]) == 1
+    text = out.read_text()
+    assert "| `counter.py` | Counter | A counter modulo k: k states in one cycle, k transitions, depth k - 1. |" in text
+    assert "| `counter.py` | default | k=5 | holds | holds | 5 | - |" in text
+    assert "| `buggy_counter.py` | default | limit=3 | holds | violates below_limit | 4 | 3 |" in text
+    assert text.count("| PASS |") == 1 and text.count("| FAIL |") == 1
