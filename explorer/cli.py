@@ -314,8 +314,9 @@ def render_cmd(trace_file, fmt, output, spec) -> None:
 @click.option("--over", "overs", multiple=True, metavar="NAME=V1,V2,...",
               help="Sweep a concrete parameter over these values; it becomes a variable of the formula.")
 @click.option("--depth", type=int, default=None, help="Only runs of at most N steps (required by --method bmc).")
-@click.option("--method", type=click.Choice(["explicit", "bmc"]), default="explicit", show_default=True,
-              help="explicit: concrete states, parameters as Z3 unknowns (any spec); bmc: Z3 unrolling (plain specs).")
+@click.option("--method", type=click.Choice(["explicit", "bmc", "sweep"]), default="explicit", show_default=True,
+              help="explicit: concrete states, parameters as Z3 unknowns (untimed specs); bmc: Z3 unrolling (plain "
+              "specs); sweep: the explicit engine at every point (any spec, no Z3).")
 @click.option("--max-states", type=int, default=None, help="Stop each search after N (state, condition) pairs.")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), default=None,
               help="Write the counterexample at the unsafe witness here (as --out of explore SPEC.py).")
