@@ -103,6 +103,17 @@ class SpecModel:
     def as_dict(self, state: tuple) -> dict[str, Any]:
         return dict(zip(self.fields, state))
 
+    def evaluate(self, p: PropertyDef, state: tuple) -> PropertyResult:
+        """Evaluates one of the model's properties on a state: holds, the reason, the fields it read.
+
+        For tools beside the engine (liveness, `explore serve`); raises ActionError if the property raises.
+        """
+        return self._eval(p, self.view(state))
+
+    def blueprint(self) -> dict[str, type]:
+        """Returns {node id: Node class} of an actor model, in nodes() order; {} for a plain spec."""
+        return dict(self._base.get("_blueprint") or {})
+
     # ------------------------------------------------------------------ init
     def _run_init(self) -> list[tuple[tuple, Step]]:
         out: list[tuple[tuple, Step]] = []

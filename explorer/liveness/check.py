@@ -115,7 +115,7 @@ def _check_liveness(model: Any, options: Options, result: Result, *, faults: str
 # ---------------------------------------------------------------------- one property
 
 def _holds(model: Any, p: Any, states: list[tuple]) -> list[bool]:
-    return [model._eval(p, model.view(s)).holds for s in states]
+    return [model.evaluate(p, s).holds for s in states]
 
 
 def _trigger(model: Any, p: Any, states: list[tuple]) -> list[bool]:
@@ -190,7 +190,7 @@ def _check_one(model: Any, g: Graph, fairness: Fairness, p: Any, i: int, faults:
     trace.violated, trace.kind = p.name, "liveness"
     # the state the behaviour loops through (or stops in) is the final state: what p read there
     # is what keeps it false forever
-    at = model._eval(p, model.view(states[len(stem)]))
+    at = model.evaluate(p, states[len(stem)])
     own = at.reason
     trace.read = tuple(at.read)
     what = {"eventually": f"{p.name} never holds",

@@ -91,7 +91,7 @@ class Session:
         self.spec_file = spec_file
         self.fpr = Fingerprinter(tuple(model.fields))
         self.inits = model.initial_states()
-        self.blueprint: dict[str, type] = dict(getattr(model, "_base", {}).get("_blueprint") or {})
+        self.blueprint: dict[str, type] = model.blueprint()
         self.actor = bool(self.blueprint) and "network" in model.fields
         self._diagram_cache.clear()
         self._reset(0)
@@ -420,7 +420,7 @@ class Session:
         m = self.model
         for p in m.invariants:
             try:
-                res = m._eval(p, m.view(state))
+                res = m.evaluate(p, state)
                 out.append((p.name, res.holds, res.reason, tuple(res.read)))
             except ExplorerError as e:
                 out.append((p.name, None, e.render(), ()))
@@ -434,7 +434,7 @@ class Session:
             entry = {"name": p.name, "kind": p.kind, "here": None}
             if p.kind in ("reachable", "eventually", "always_eventually"):
                 try:
-                    entry["here"] = m._eval(p, m.view(state)).holds
+                    entry["here"] = m.evaluate(p, state).holds
                 except (ExplorerError, TypeError):
                     pass
             out.append(entry)

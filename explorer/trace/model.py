@@ -74,5 +74,5 @@ def diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, tuple[Any, 
 
 def node_classes(model: Any) -> dict[str, str]:
     """Returns {node id: Node class name} for an actor model, {} for a plain spec."""
-    bp = getattr(model, "_base", {}).get("_blueprint") or {}
+    bp = model.blueprint() if hasattr(model, "blueprint") else {}
     return {n: c.__name__ for n, c in bp.items()}
