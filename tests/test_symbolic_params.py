@@ -181,3 +181,29 @@ def test_the_fitted_inequality_classifies_every_point_as_the_hidden_one_does(coe
     assert all((sum(k * p[n] for k, n in zip(got, names, strict=True)) > const) == (p in safe) for p in points)
     assert sum(map(bool, got)) <= sum(map(bool, coefs))  # never more terms than the hidden rule
     assert " > " in _render(names, got, const)
+
+
+def test_the_sweep_method_agrees_with_the_parametric_search():
+    sweep = find_boundary(Quorum, over={"n": [2, 3]}, method="sweep")  # the explicit engine at every point
+    z3_found = find_boundary(Quorum, over={"n": [2, 3]}, trace=False)
+    assert sorted(map(repr, sweep.unsafe)) == sorted(map(repr, z3_found.unsafe))
+    assert sweep.formula == z3_found.formula == "r + w > n" and not sweep.verified and sweep.runs == 2 * 16
+
+
+def test_redis_lock_without_fencing_is_safe_iff_the_ttl_outlasts_the_longest_pause_plus_the_drift():
+    spec = load_spec(SPECS / "redis_lock.py")  # timed: float ttl/max_pause/drift, so swept, not Z3 unknowns
+    b = find_boundary(spec, params={"variant": "no_fencing", "timing": True}, method="sweep",
+                      bounds={"ttl": (9, 10), "max_pause": (7, 10), "drift": (0, 2)})
+    assert b.formula == "ttl > max_pause + drift"
+    for p in b.safe + b.unsafe:  # the docstring's rule: the pause may outlast the lease iff max_pause >= ttl - drift
+        assert b.holds_at(p) == (p["max_pause"] < p["ttl"] - p["drift"]), p
+    assert b.unsafe_property == "mutual_exclusion" and b.unsafe_trace.violated == "mutual_exclusion"
+    fenced = find_boundary(spec, params={"timing": True}, method="sweep",
+                           bounds={"ttl": (9, 10), "max_pause": (7, 12), "drift": (0, 1)}, trace=False)
+    assert fenced.formula == "true" and fenced.unsafe == []  # fencing tokens: safe for any pause
+
+
+def test_a_timed_spec_is_refused_by_the_z3_methods_with_a_pointer_to_the_sweep():
+    spec = load_spec(SPECS / "redis_lock.py")
+    with pytest.raises(SpecError, match="timed spec"):
+        find_boundary(spec, params={"timing": True}, bounds={"max_pause": (7, 9)})

@@ -10,6 +10,8 @@ invariant:
   Exhaustive when the state space is finite (a `depth` bound is optional).
 - `method="bmc"`: the bounded unrolling of the spec's Z3 relation (`--engine bmc`'s encoding),
   the parameters as unknowns; a claim bounded by `depth`, for plain specs whose fields map to Z3.
+- `method="sweep"`: no Z3 condition, the explicit engine at every point of the box (any spec, timed
+  ones and float parameters included); the formula is only fitted to the points (`verified` false).
 
 Z3 then enumerates the points of the parameter box that satisfy the condition (one query per
 point, each blocking the last); the simplest linear inequality `a·p > c` (small integer
@@ -64,6 +66,7 @@ class Boundary:
     complete: bool = True
     elapsed_s: float = 0.0
     queries: int = 0
+    runs: int = 0  # explicit-engine runs of the sweep method
     states: int = 0
     invalid: list[dict[str, int]] = field(default_factory=list)  # points the spec refuses
     notes: list[str] = field(default_factory=list)
@@ -81,7 +84,7 @@ class Boundary:
                 "unsafe_points": len(self.unsafe), "safe_points": len(self.safe), "invalid_points": len(self.invalid),
                 "unsafe_witness": self.unsafe_witness, "unsafe_property": self.unsafe_property,
                 "unsafe_trace_length": len(self.unsafe_trace.steps) if self.unsafe_trace else None,
-                "safe_witness": self.safe_witness, "z3_queries": self.queries, "states": self.states,
+                "safe_witness": self.safe_witness, "z3_queries": self.queries, "explicit_runs": self.runs, "states": self.states,
                 "elapsed_s": round(self.elapsed_s, 3), "notes": self.notes}
 
 
@@ -197,8 +200,8 @@ def find_boundary(spec_cls: type, *, params: dict[str, Any] | None = None,
     An actor spec's symbolic parameters that `nodes()` reads are swept that way automatically.
     """
     t0 = time.perf_counter()
-    if method not in ("explicit", "bmc"):
-        raise UsageError(f"unknown boundary method {method!r} (explicit or bmc)")
+    if method not in ("explicit", "bmc", "sweep"):
+        raise UsageError(f"unknown boundary method {method!r} (explicit, bmc or sweep)")
     if method == "bmc" and depth is None:
         raise UsageError("the bmc method needs a bound: depth=K (--depth K)")
     params = dict(params or {})
@@ -226,7 +229,11 @@ def find_boundary(spec_cls: type, *, params: dict[str, Any] | None = None,
         b.invalid.extend({**p, **fixed} for p in invalid)
         if not valid:
             continue
-        if method == "bmc":
+        if method == "sweep":  # the explicit engine at every point: no Z3 condition, a cross-check
+            unsafe = [p for p in valid if _violates(spec_cls, {**base, **p}, depth, spec_file)]
+            b.runs += len(valid)
+            conds.append((fixed, None, None, None))
+        elif method == "bmc":
             unsafe, q, cond, pv = _unsafe_points(spec_cls, {**base, **valid[0]}, bounds, depth, spec_file)
             b.queries += q
             domain = z3.Or(*[_point(pv, p) for p in valid])
@@ -240,8 +247,9 @@ def find_boundary(spec_cls: type, *, params: dict[str, Any] | None = None,
             cond = res.condition()
             unsafe, q = _enumerate(cond, domain, pv)
             b.queries += q
-        unsafe = [p for p in unsafe if p in valid]
-        conds.append((fixed, cond, domain, pv))
+        if method != "sweep":
+            unsafe = [p for p in unsafe if p in valid]
+            conds.append((fixed, cond, domain, pv))
         b.unsafe.extend({**p, **fixed} for p in unsafe)
         b.safe.extend({**p, **fixed} for p in valid if p not in unsafe)
     fit = _fit(names, b.safe, b.unsafe, max_coef)
@@ -250,7 +258,8 @@ def find_boundary(spec_cls: type, *, params: dict[str, Any] | None = None,
                        "from the unsafe ones")
     else:
         b.formula = _render(names, *fit) if isinstance(fit, tuple) else fit
-        b.verified = all(_equivalent(fit, names, fixed, cond, domain, pv) for fixed, cond, domain, pv in conds)
+        b.verified = method != "sweep" and all(_equivalent(fit, names, fixed, cond, domain, pv)
+                                               for fixed, cond, domain, pv in conds)
     if b.safe:
         b.safe_witness = min(b.safe, key=lambda p: (sum(p[n] for n in bounds), tuple(p.values())))
     if b.unsafe:
@@ -261,6 +270,17 @@ def find_boundary(spec_cls: type, *, params: dict[str, Any] | None = None,
         b.notes.append("the search was cut (depth or node bound): the safe side is only safe within it")
     b.elapsed_s = time.perf_counter() - t0
     return b
+
+
+def _violates(spec_cls: type, params: dict[str, Any], depth: int | None, spec_file: str | None) -> bool:
+    """Says whether the explicit engine finds an invariant violation at one concrete point."""
+    from ..api import run_model
+    from ..engine.options import Options
+
+    r = run_model(spec_cls.build_model(params), Options(depth=depth, progress=False), spec_file=spec_file)
+    if not r.complete and not r.violations:
+        raise UsageError(f"the explicit search at {params} did not complete", hint="give --depth")
+    return any(v.kind == "invariant" for v in r.violations)
 
 
 def _witness_trace(spec_cls: type, params: dict[str, Any], b: Boundary, spec_file: str | None) -> None:
@@ -325,8 +345,10 @@ def render_boundary(b: Boundary, spec_cls: type, color: bool = False) -> str:
 
     unknowns = ", ".join(f"{n} in {lo}..{hi}" for n, (lo, hi) in b.bounds.items())
     swept = "; swept: " + ", ".join(f"{n} in {v}" for n, v in b.swept.items()) if b.swept else ""
-    how = "explicit parametric search" if b.method == "explicit" else f"bmc, depth <= {b.depth}"
-    lines = [f"Boundary of {spec_cls.__name__}: Z3 unknowns {unknowns}{swept} ({how}, {b.elapsed_s:.2f}s)", ""]
+    how = {"explicit": "explicit parametric search", "sweep": "sweep: the explicit engine at every point"}.get(
+        b.method, f"bmc, depth <= {b.depth}")
+    what_vars = "parameters" if b.method == "sweep" else "Z3 unknowns"
+    lines = [f"Boundary of {spec_cls.__name__}: {what_vars} {unknowns}{swept} ({how}, {b.elapsed_s:.2f}s)", ""]
     invs = [p.name for p in spec_cls._properties if p.kind == "invariant"]
     what = invs[0] if len(invs) == 1 else "every invariant"
     bound = f" within {b.depth} steps" if b.depth is not None else ""
@@ -335,9 +357,11 @@ def render_boundary(b: Boundary, spec_cls: type, color: bool = False) -> str:
         lines.append(f"  unsafe points: {', '.join(show(p) for p in b.unsafe)}")
     else:
         lines.append(f"  {what} holds{bound} iff {b.formula}")
-        checked = "checked by Z3 against the violating condition" if b.verified else "NOT confirmed by Z3"
+        checked = ("checked by Z3 against the violating condition on every point" if b.verified else
+                   f"fitted to {b.runs} explicit runs, one per point; no Z3 condition" if b.method == "sweep"
+                   else "NOT confirmed by Z3")
         refused = f", {len(b.invalid)} refused by the spec" if b.invalid else ""
-        lines.append(f"  ({checked} on every point: {len(b.safe)} safe, {len(b.unsafe)} unsafe{refused})")
+        lines.append(f"  ({checked}: {len(b.safe)} safe, {len(b.unsafe)} unsafe{refused})")
     lines += [n for n in b.notes if b.formula is not None]
     lines += ["", f"safe witness:   {show(b.safe_witness)}"]
     if b.unsafe_witness is None:
