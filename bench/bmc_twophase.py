@@ -59,7 +59,8 @@ def main() -> int:
     rev = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout
     print(f"# BMC on TwoPhase: {platform.processor() or platform.machine()}, nproc {os.cpu_count()}, "
           f"Python {platform.python_version()}, z3 {__import__('z3').get_version_string()}, git {rev.strip()}, "
-          f"{datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC")
+          f"{datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC, "
+          f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())} (1, 5, 15 min) at the start")
     print("| N | depth | verdict | Z3 vars/state | paths | derive s | solve s | last depth s | total s |")
     print("|---|---|---|---|---|---|---|---|---|")
     rows, bad = [], 0
@@ -73,6 +74,7 @@ def main() -> int:
                 continue
             print(f"| {n} | {d} | {r['result']} | {r['leaves']} | {r['paths']} | {r['derive_s']:.2f} | "
                   f"{r['solve_s']:.2f} | {r['last_depth_s']:.2f} | {r['total_s']:.2f} |", flush=True)
+    print(f"load average at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     if a.json:
         Path(a.json).write_text(json.dumps(rows, indent=1))
     return 1 if bad else 0
