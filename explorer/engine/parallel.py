@@ -46,11 +46,13 @@ class RangeResult:
     chunk_sizes: list[int]
     new_steps: list[tuple] = field(default_factory=list)  # (worker id, action, Step, ((field, key), value|None)...)
     learned: list[tuple[int, tuple]] = field(default_factory=list)  # (action index, state) expanded anew
+    all_hold: bool = False  # every new state of the range satisfies every invariant (checked by the worker)
 
     _ARRAYS = ("counts", "fps", "parents", "steps")
 
     def send(self, conn: Any) -> None:
-        meta = {k: getattr(self, k) for k in ("lo", "hi", "transitions", "chunk_sizes", "new_steps", "learned")}
+        meta = {k: getattr(self, k) for k in ("lo", "hi", "transitions", "chunk_sizes", "new_steps", "learned",
+                                              "all_hold")}
         meta["dtypes"] = [getattr(self, k).dtype.str for k in self._ARRAYS]
         conn.send_bytes(pickle.dumps(meta, protocol=pickle.HIGHEST_PROTOCOL))
         for k in self._ARRAYS:
@@ -76,6 +78,7 @@ class ParallelBatchSearch(BatchSearch):
         self.workers = opts.workers
         self._in_child = False
         self._learned: list[tuple[int, tuple]] = []
+        self._prechecked = False  # the level _expand_level just returned was checked by the workers
         self.result.options["workers"] = self.workers
 
     # ------------------------------------------------------------------ parent side
@@ -97,8 +100,9 @@ class ParallelBatchSearch(BatchSearch):
                 children.append((p, recv, k))
             counts = np.zeros(n, dtype=np.int64)
             cols, parts = self._expand_range(cols, fps, visited, 0, bounds[1], counts)
-            rows = [self._finish_range(parts)]  # while the children work, as is the sort below
+            rows = [self._finish_range(parts)]  # while the children work, as are the sort and check below
             seen = np.sort(rows[0][0])
+            all_hold = self._all_hold(cols, rows[0])
             for p, recv, k in children:
                 try:
                     got: RangeResult | str = RangeResult.receive(recv)
@@ -108,8 +112,10 @@ class ParallelBatchSearch(BatchSearch):
                 p.join()
                 if isinstance(got, str):  # redo here: an error is then raised with its message and trace
                     cols, more = self._expand_range(cols, fps, visited, bounds[k], bounds[k + 1], counts)
+                    all_hold = False
                 else:
                     cols, more = self._adopt(got, cols, counts)
+                    all_hold = all_hold and got.all_hold
                 rows.append(self._finish_range(more))
         finally:
             for p, recv, _k in children:
@@ -117,7 +123,45 @@ class ParallelBatchSearch(BatchSearch):
                     p.terminate()
                     p.join()
                 recv.close()
+        self._prechecked = all_hold
         return self._join_ranges(cols, rows, counts, seen)
+
+    def _all_hold(self, cols: np.ndarray, row: tuple) -> bool:
+        """True when every new state of a finished range satisfies every invariant (False: not known).
+
+        The workers walk the invariant tries on their own new states, so the parent can skip its
+        walk of a level in the common case. Anything unusual (a memo entry to learn, a reachable
+        property still unwitnessed, a violation) answers False, and the parent checks the level itself.
+        """
+        fp, par, em = row
+        model = self.model
+        if self._unwitnessed or not len(fp):
+            return not self._unwitnessed
+        if not model.invariants:
+            return True
+        lv = self.leaves
+        if lv.changed or cols.shape[0] < lv.n:
+            return False
+        new = self._fit_dtype(cols[:, par])  # a step may write a code the frontier's type cannot hold
+        self._apply_writes(new, em)
+        idx = np.arange(len(fp), dtype=np.int64)
+        bad: list[bool] = []
+
+        def unknown(_codes: np.ndarray) -> None:
+            raise _Unknown()
+
+        try:
+            for k in range(len(model.invariants)):
+                self._walk(self.inv_tries[k], idx, new, unknown, lambda _i, ids: bad.append(bool((ids == 0).any())))
+        except (_Unknown, SchemaChanged):
+            return False
+        return not any(bad)
+
+    def _check_level(self, cols: np.ndarray, fps: np.ndarray, depth: int):
+        pre, self._prechecked = self._prechecked, False
+        if pre and depth > 0:
+            return np.ones(len(fps), dtype=bool), cols
+        return super()._check_level(cols, fps, depth)
 
     def _finish_range(self, parts: list) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Keeps each fingerprint of a range once (smallest parent) and orders them as the interpreted engine.
@@ -205,8 +249,9 @@ class ParallelBatchSearch(BatchSearch):
         try:
             counts = np.zeros(len(fps), dtype=np.int64)
             before = self.result.transitions
-            _cols, parts = self._expand_range(cols, fps, visited, lo, hi, counts)
+            cols, parts = self._expand_range(cols, fps, visited, lo, hi, counts)
             parts = [self._finish_range(parts)]
+            all_hold = self._all_hold(cols, parts[0])
             new_steps = [step_by_value(self, e) for e in self.emits[n_emits:]]
             z64 = np.zeros(0, dtype=np.int64)
             res = RangeResult(
@@ -214,7 +259,8 @@ class ParallelBatchSearch(BatchSearch):
                 fps=np.concatenate([p[0] for p in parts]) if parts else np.zeros(0, dtype=np.uint64),
                 parents=np.concatenate([p[1] for p in parts]).astype(np.int64) if parts else z64,
                 steps=np.concatenate([p[2] for p in parts]).astype(np.int64) if parts else z64,
-                chunk_sizes=[len(p[0]) for p in parts], new_steps=new_steps, learned=self._learned)
+                chunk_sizes=[len(p[0]) for p in parts], new_steps=new_steps, learned=self._learned,
+                all_hold=all_hold)
             res.send(conn)
         except BaseException as e:  # noqa: BLE001 - the parent redoes the range and reports properly
             try:
@@ -232,6 +278,10 @@ class ParallelBatchSearch(BatchSearch):
     def _tick(self, frontier: int) -> None:
         if not self._in_child:  # the parent keeps time and prints progress
             super()._tick(frontier)
+
+
+class _Unknown(Exception):
+    """A memo entry the invariant pre-check does not have: the parent checks the level itself."""
 
 
 class _Finished(tuple):
