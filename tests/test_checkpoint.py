@@ -24,7 +24,7 @@ from explorer.engine.checkpoint import FORMAT, CheckpointError, read_header
 from explorer.engine.memory import parse_size
 from explorer.errors import UsageError
 
-from .conftest import ROOT, TWOPHASE, explore
+from .conftest import ROOT, TWOPC, TWOPHASE, explore
 
 # TwoPhase plus an invariant that fails once every resource manager has committed: the search goes
 # on past it (--max-violations 2; every such state is reached by rm_rcv_commit, so there is one
@@ -209,3 +209,18 @@ def test_sizes_are_read_in_powers_of_1024(text, size):
 def test_a_bad_size_is_a_usage_error(text):
     with pytest.raises(UsageError, match="--max-memory"):
         parse_size(text)
+
+
+def test_an_actor_spec_resumes_from_a_copy_of_its_file_elsewhere(tmp_path):
+    """Messages are classes of the spec's module, whose name the loader derives from the file's path."""
+    ck = tmp_path / "twopc.ckpt"
+    run = {"params": {"n": 2}, "faults": "crash=1,restart=0"}
+    first = explorer.check(TWOPC, **run, checkpoint=str(ck), checkpoint_every_s=0.0, max_states=690)
+    assert first.stop_reason == "max_states" and ck.exists()
+    copy = tmp_path / "elsewhere" / "twopc.py"
+    copy.parent.mkdir()
+    copy.write_text(TWOPC.read_text())
+    got = explorer.check(str(copy), **run, resume=str(ck))
+    ref = explorer.check(TWOPC, **run)
+    assert (got.distinct_states, got.transitions, got.result) == (ref.distinct_states, ref.transitions, ref.result)
+    assert [v.property for v in got.violations] == [v.property for v in ref.violations]

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import datetime
 import hashlib
+import io
 import json
 import os
 import pickle
@@ -189,7 +190,22 @@ def read_header(path: str | Path) -> tuple[dict[str, Any], Any]:
     return header, npz
 
 
-def read_checkpoint(path: str | Path, want: dict[str, Any]) -> Loaded:
+class _Unpickler(pickle.Unpickler):
+    """Finds the spec's classes under the module name this process loaded the spec file as.
+
+    The loader names a spec's module after the file's path, so a spec file moved or copied since the
+    checkpoint was written (same source, hence the same hash) is another module name.
+    """
+
+    def __init__(self, data: bytes, renames: dict[str, str]):
+        super().__init__(io.BytesIO(data))
+        self.renames = renames
+
+    def find_class(self, module: str, name: str) -> Any:
+        return super().find_class(self.renames.get(module, module), name)
+
+
+def read_checkpoint(path: str | Path, want: dict[str, Any], spec_module: str | None = None) -> Loaded:
     """Reads a checkpoint written for this run (`want` = identity()); refuses one of another spec, run or version."""
     header, npz = read_header(path)
     why = _mismatch(str(path), header, want)
@@ -201,11 +217,13 @@ def read_checkpoint(path: str | Path, want: dict[str, Any]) -> Loaded:
         raise CheckpointError(f"--resume {path}: it was written by the {header.get('engine')} engine, "
                               f"this run uses the {want['engine']} engine",
                               hint=f"add --backend {header.get('engine')}")
+    renames = {header["spec_module"]: spec_module} if header.get("spec_module") and spec_module else {}
     try:
-        objects = pickle.loads(bytes(npz["objects"]))
+        objects = _Unpickler(bytes(npz["objects"]), renames).load()
     except Exception as e:  # noqa: BLE001 - any damage in the pickled part
         raise CheckpointError(f"--resume {path}: not a readable checkpoint ({type(e).__name__}: {e})",
-                              hint="the file is damaged; start again without --resume") from None
+                              hint="the file is damaged, or a module the spec imports changed; start again "
+                              "without --resume") from None
     return Loaded(str(path), header, npz, objects)
 
 
@@ -306,7 +324,8 @@ class Checkpointer:
     written: int = 0
 
     def _header(self, search: Any, depth: int, distinct: int) -> dict[str, Any]:
-        return {**self.ident, "spec_file": search.spec_file, "depth_reached": depth, "distinct_states": distinct,
+        return {**self.ident, "spec_file": search.spec_file, "spec_module": _spec_module(search.model),
+                "depth_reached": depth, "distinct_states": distinct,
                 "written": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")}
 
     def _due(self) -> bool:
@@ -416,8 +435,14 @@ def next_level_bytes(search: Any, cols: np.ndarray, fps: np.ndarray, visited: np
     return new * per_state + (len(visited) + new) * 8 + chunk * 60
 
 
+def _spec_module(model: Any) -> str | None:
+    cls = getattr(model, "spec_cls", None)
+    return getattr(cls, "__module__", None)
+
+
 def load_for(search: Any) -> Loaded:
-    return read_checkpoint(search.opts.resume, identity(search.model, search.opts, search.result.backend))
+    return read_checkpoint(search.opts.resume, identity(search.model, search.opts, search.result.backend),
+                           _spec_module(search.model))
 
 
 def restore_search(search: Any) -> tuple[list, list, int]:
