@@ -393,6 +393,55 @@ def test_dot_highlights_the_violation(twopc):
     assert "penwidth=2" in end_p2 and "<b>state = 'aborted'</b>" in end_p2  # a field the property read
 
 
+def test_dot_names_the_sender_in_each_delivery_box(twopc):
+    dot = render_dot(twopc)
+    for s in twopc.steps:
+        if s.info.get("kind") == "deliver":
+            box = next(ln for ln in dot.splitlines() if ln.startswith(f"  {_cell(twopc, s.info['dst'], s.index)} ["))
+            assert f"{s.index}  got {s.info['msg']} from {s.info['src']}" in box, box
+
+
+def test_dot_event_boxes_let_the_arrows_passing_behind_them_show(twopc):
+    """coord's Prepare to p3 (sent at the start, delivered at step 3) passes behind the boxes of steps 1
+    and 2: drawn opaque, it looked as if p1 and p2 had sent it on. Every event box is partly transparent."""
+    dot = render_dot(twopc)
+    assert any(ln.startswith("  n0_0 -> n3_3 ") for ln in _edges(dot, "deliver"))
+    events = [ln for ln in dot.splitlines() if re.match(r"  n\d+_(\d+) \[shape=box", ln)
+              and 0 < int(re.match(r"  n\d+_(\d+)", ln).group(1)) <= twopc.length]
+    assert len(events) >= twopc.length
+    fills = [re.search(r'fillcolor="(#[0-9a-f]+)"', ln).group(1) for ln in events]
+    assert all(len(f) == 9 and int(f[7:], 16) < 0xff for f in fills), fills
+
+
+def _cell(trace: Trace, nid: str, row: int) -> str:
+    """The DOT id of node `nid`'s cell in `row`, by the lifeline order the chart uses (field order)."""
+    nodes = list(dict.fromkeys(f.split(".", 1)[0] for f in trace.fields if "." in f))
+    return f"n{nodes.index(nid)}_{row}"
+
+
+@pytest.fixture(scope="module")
+def blocked() -> Trace:
+    """2PC (n=2) whose coordinator crashes for good: a liveness counterexample that stops."""
+    return _trace(str(SPECS / "twopc.py"), params={"n": 2}, faults="crash=1,restart=0")
+
+
+def test_dot_of_a_behaviour_that_stops_says_it_stays_there_and_marks_who_is_stuck(blocked):
+    assert blocked.kind == "liveness" and blocked.loop_start is None
+    dot = render_dot(blocked)
+    end = next(ln for ln in dot.splitlines() if ln.startswith("  g_end ["))
+    assert "stays here forever" in end
+    stuck = [nid for nid in ("p1", "p2") if blocked.final[f"{nid}.state"] == "prepared"]
+    assert stuck and all(f"{nid}.state" in blocked.read for nid in stuck)
+    for nid in stuck:
+        box = next(ln for ln in dot.splitlines() if ln.startswith(f"  {_cell(blocked, nid, blocked.length + 1)} ["))
+        assert "penwidth=2" in box and "<b>state = 'prepared'</b>" in box
+
+
+def test_dot_of_an_invariant_violation_does_not_say_it_stays_forever(twopc):
+    end = next(ln for ln in render_dot(twopc).splitlines() if ln.startswith("  g_end ["))
+    assert "forever" not in end
+
+
 def test_dot_ends_a_lost_message_in_a_red_cross(faulty):
     trace = faulty["loss"]
     assert [s.info["kind"] for s in trace.steps] == ["deliver", "loss"]

@@ -237,11 +237,12 @@ class _SequenceChart:
         lines: list[Line] = []
         style, fill, border = "rounded,filled", "white", "#616161"
         msg = str(info.get("msg", ""))
-        if mine and kind == "deliver":
-            lines.append((f"{i}  got {msg}", self._color(msg), True))
+        src = f" from {info['src']}" if info.get("src") else ""  # so an arrow that passes other boxes is not
+        if mine and kind == "deliver":                            # read as sent by them
+            lines.append((f"{i}  got {msg}{src}", self._color(msg), True))
         elif mine and kind == "dup":
             self.used.add("dup")
-            lines.append((f"{i}  got {msg} (dup: a copy stays in flight)", _AMBER, True))
+            lines.append((f"{i}  got {msg}{src} (dup: a copy stays in flight)", _AMBER, True))
             fill, border = "#fff4d6", _AMBER
         elif mine and kind == "drop":
             self.used.add("drop")
@@ -274,7 +275,7 @@ class _SequenceChart:
                     lines += [(r.strip(), None, False) for r in change_lines(f.split(".", 1)[1], old, new, indent="")]
         if mine:
             lines += self._sends(nid, i)
-        return f'[shape=box, style="{style}", fillcolor="{fill}", color="{border}", label=<{_html(lines)}>]'
+        return f'[shape=box, style="{style}", fillcolor="{_see_through(fill)}", color="{border}", label=<{_html(lines)}>]'
 
     def _sends(self, nid: str, row: int) -> list[Line]:
         """Returns one line per message kind `nid` sent at `row`: `sends Vote(yes=True) → coord`."""
@@ -286,7 +287,10 @@ class _SequenceChart:
 
     def _final_row(self) -> None:
         t, end = self.t, self.n + 1
-        self.lines.append(f'  g_end [shape=plaintext, label=<{_html([("end", "#777777", False)])}>];')
+        mark: list[Line] = [("end", "#777777", False)]
+        if t.kind == "liveness" and t.loop_start is None:  # a behaviour that stops: say it stays there
+            mark.append(("stays here forever", _AMBER, True))
+        self.lines.append(f'  g_end [shape=plaintext, label=<{_html(mark)}>];')
         final = t.final
         down = set(final.get("crashed") or ())
         for nid in self.nodes:
@@ -424,6 +428,14 @@ _LEGEND = (
     ("crash", "red dotted timeline: the node is down; it loses every field not marked durable"),
     ("partition", "red band: the network is partitioned"),
 )
+
+
+def _see_through(fill: str) -> str:
+    """Returns an event box's fill, partly transparent: a message arrow from a send to a delivery
+    several rows down passes behind the boxes of other steps, and must stay visible there (drawn
+    opaque, it looked as if those boxes had sent it)."""
+    rgb = {"white": "#ffffff"}.get(fill, fill)
+    return f"{rgb}a0" if len(rgb) == 7 else rgb
 
 
 def _node_ids(trace: Trace) -> list[str]:
