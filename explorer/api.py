@@ -67,7 +67,12 @@ def run_model(model: Any, options: Options, *, spec_file: str | None = None,
         from .engine.parallel import check_parallel_options
 
         check_parallel_options(model, options)
-    if _resumes_batch(options) if options.resume else _use_batch(model, options):
+    if options.por:  # partial-order reduction: interpreted BFS over stubborn subsets (engine/por.py)
+        from .actors.independence import for_model
+        from .engine.por import run_por
+
+        result = run_por(model, options, for_model(model), **kw)
+    elif _resumes_batch(options) if options.resume else _use_batch(model, options):
         from .engine.batch import run_batch_or_fallback
 
         result = run_batch_or_fallback(model, options, **kw)

@@ -108,7 +108,7 @@ def _guard(fn):
 @click.option("--workers", type=int, default=1, show_default=True,
               help="Processes expanding each BFS level (batched engine); the counts do not change.")
 @click.option("--symmetry/--no-symmetry", default=False, help="Symmetry reduction over interchangeable nodes.")
-@click.option("--por", is_flag=True, help="Partial-order reduction.")
+@click.option("--por", is_flag=True, help="Partial-order reduction of actor specs (BFS; docs/performance.md).")
 @click.option("--deadlock", is_flag=True, help="Report states where no action is enabled.")
 @click.option("--max-violations", type=int, default=1, show_default=True,
               help="Keep searching until K distinct violations are found.")
@@ -136,13 +136,9 @@ def run_cmd(spec: str, depth, params, faults, strategy, max_states, time_limit, 
             max_violations, out_dir, raw_trace, as_json, seed, engine, backend, checkpoint, resume, max_memory,
             cluster, progress, checkpoint_every=60.0) -> None:
     """Explore every interleaving of SPEC.py and check its properties."""
-    for flag, value, issue in (("--por", por, "partial-order reduction"),):
-        if value:
-            raise UsageError(f"{flag}: {issue} are not available in this version yet",
-                             hint="run without it; see the project's open issues for the plan")
     opts = Options(depth=depth, max_states=max_states, time_limit=time_limit, strategy=strategy,
                    deadlock=deadlock, max_violations=max_violations, seed=seed, backend=backend,
-                   progress=progress, symmetry=symmetry, workers=workers, cluster=cluster)
+                   progress=progress, symmetry=symmetry, workers=workers, cluster=cluster, por=por)
     model, spec_file = load_model(spec, _params(params), faults)
     tty = sys.stderr.isatty()
     every = 2.0 if tty else 10.0

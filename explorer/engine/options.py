@@ -34,6 +34,7 @@ class Options:
     determinism_sample: int = 64  # re-run one new state in this many to check determinism (0: never)
     backend: str = "auto"  # auto | interp | batch
     symmetry: bool = False  # one state per orbit of the ids the spec declares interchangeable
+    por: bool = False  # partial-order reduction of actor specs (explorer/engine/por.py)
     workers: int = 1  # processes expanding each BFS level (explorer/engine/parallel.py)
     cluster: str | None = None  # a Dask scheduler address (tcp://host:8786): levels are expanded there
 

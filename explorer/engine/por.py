@@ -1,0 +1,186 @@
+"""Partial-order reduction (`--por`): expand a stubborn subset of a state's successors when it is safe.
+
+Steps of different nodes often commute: delivering a message to A and one to B give the same state
+in either order. Exploring both orders only multiplies states. At each state the reducer looks for
+a set N of nodes whose enabled steps may be explored alone (a strong stubborn set, Valmari; the
+"ample set" of Peled / Clarke-Grumberg-Peled with conditions C0-C3):
+
+- C0: the subset is empty only when the state has no successor at all (deadlocks are kept).
+- C1 (dependency): the model's `independence` object computes N so that nothing outside N can
+  change what N's steps read, or enable a step of N (no node outside N may send to N before N
+  moves), and steps of N only add messages to others (which commutes). The engine knows nothing
+  about actors; the actor layer (`explorer/actors/independence.py`) supplies that object.
+- C2 (visibility): every step in the subset leaves unchanged the fields that invariants and
+  @reachable properties read (recorded on every state checked; see `Reducer.visible`).
+- C3 (cycles, the BFS proviso): the subset is used only when all its successors are new states
+  (not yet visited), so every cycle of the reduced graph has a fully expanded state.
+
+Otherwise the state is fully expanded. What is preserved: every invariant and @reachable verdict and
+deadlocks; counts shrink; a counterexample may be longer than without --por (it is still minimised).
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass
+class PorStats:
+    """How often the reduction applied (reported in Result.options["por"])."""
+
+    reduced: int = 0  # states expanded with a proper subset
+    full: int = 0  # states fully expanded
+    pruned: int = 0  # successors not explored
+
+    def as_dict(self) -> dict[str, int]:
+        return {"reduced_states": self.reduced, "full_states": self.full, "pruned_successors": self.pruned}
+
+
+@dataclass
+class Reducer:
+    """Chooses which successors of a state to explore under partial-order reduction."""
+
+    model: Any
+    independence: Any  # groups(state, succs) -> {node: [succ index]} | None; closure(state, node, enabled) -> set
+    fields: tuple[str, ...]
+    visible: set[int] = field(default_factory=set)  # indices of fields a property has read
+    grew_after_reduction: bool = False  # a property read a new field after a reduction used the old set
+    stats: PorStats = field(default_factory=PorStats)
+
+    @classmethod
+    def for_model(cls, model: Any, independence: Any, seed_visible: set[int] | None = None) -> Reducer:
+        r = cls(model, independence, tuple(model.fields))
+        if seed_visible:
+            r.visible |= seed_visible
+        return r
+
+    # ------------------------------------------------------------------ visibility
+    def observe(self, read: Any) -> None:
+        """Adds the fields a property read (names) to the visible set."""
+        index = self._index()
+        for name in read:
+            i = index.get(name)
+            if i is not None and i not in self.visible:
+                self.visible.add(i)
+                if self.stats.reduced:
+                    self.grew_after_reduction = True
+
+    def observe_state(self, state: tuple) -> None:
+        """Records the fields the @reachable properties read on `state` (invariants report theirs)."""
+        m = self.model
+        props = getattr(m, "reachable_props", ())
+        if not props:
+            return
+        for p in props:
+            self.observe(m._eval(p, m.view(state)).read)
+
+    def _index(self) -> dict[str, int]:
+        idx = self.__dict__.get("_idx")
+        if idx is None:
+            idx = {f: i for i, f in enumerate(self.fields)}
+            self.__dict__["_idx"] = idx
+        return idx
+
+    # ------------------------------------------------------------------ the choice
+    def ample(self, state: tuple, fp: int, succs: list, fingerprint: Callable[[int, tuple, tuple], int],
+              visited: Any) -> list:
+        """Returns the successors to explore: a safe proper subset of `succs`, or `succs` itself."""
+        if len(succs) < 2:
+            return succs
+        groups = self.independence.groups(state, succs)
+        if not groups or len(groups) < 2:
+            self.stats.full += 1
+            return succs
+        enabled = set(groups)
+        visible = self.visible
+        best: list | None = None
+        for node in sorted(groups, key=lambda n: (len(groups[n]), n)):
+            members = self.independence.closure(state, node, enabled)
+            if enabled <= members:
+                continue
+            idx = sorted(i for n in members if n in groups for i in groups[n])
+            if best is not None and len(idx) >= len(best):
+                continue
+            ok = True
+            for i in idx:
+                nxt = succs[i][0]
+                if any(nxt[f] is not state[f] and nxt[f] != state[f] for f in visible):
+                    ok = False  # C2: a step that changes what a property reads
+                    break
+                nfp = fingerprint(fp, state, nxt)
+                if nfp == fp or nfp in visited:
+                    ok = False  # C3: the BFS proviso (only new states via a reduced expansion)
+                    break
+            if ok:
+                best = idx
+        if best is None:
+            self.stats.full += 1
+            return succs
+        self.stats.reduced += 1
+        self.stats.pruned += len(succs) - len(best)
+        return [succs[i] for i in best]
+
+
+class _Observed:
+    """The model, seen by a PorSearch: property checks also report the fields they read."""
+
+    def __init__(self, model: Any, reducer: Reducer):
+        self._model = model
+        self._reducer = reducer
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._model, name)
+
+    def check_invariants(self, state: tuple):
+        for name, res in self._model.check_invariants(state):
+            self._reducer.observe(res.read)
+            yield name, res
+
+    def check_reachables(self, state: tuple):
+        self._reducer.observe_state(state)
+        return self._model.check_reachables(state)
+
+
+def run_por(model: Any, opts: Any, independence: Any, **kw: Any):
+    """A breadth-first search that expands stubborn subsets; returns its Result.
+
+    When a property reads a field for the first time after some reduction was made with a smaller
+    visible set, the search runs again from the start with the larger set, so that every reduction
+    was made knowing every field a property reads in the states explored.
+    """
+    from ..errors import UsageError
+    from .search import Search
+
+    if opts.strategy != "bfs":
+        raise UsageError(f"--por: works with --strategy bfs only (got {opts.strategy})",
+                         hint="the cycle proviso it uses is the breadth-first one")
+    if opts.depth is not None:
+        raise UsageError("--por: a depth bound is not preserved (a reduced path may be longer)",
+                         hint="run without --depth, or without --por")
+    if opts.symmetry:
+        raise UsageError("--por: not combined with --symmetry yet", hint="use one reduction at a time")
+    if getattr(opts, "workers", 1) > 1 or getattr(opts, "cluster", None) or getattr(opts, "checkpoint", None) \
+            or getattr(opts, "resume", None):
+        raise UsageError("--por: runs in one process without checkpoints",
+                         hint="drop --workers/--cluster/--checkpoint/--resume, or --por")
+    if getattr(model, "action_invariants", None):
+        raise UsageError("--por: action invariants look at every step, which the reduction skips",
+                         hint="run without --por")
+
+    class PorSearch(Search):
+        def _expand(self, state: tuple, fp: int):
+            succs = super()._expand(state, fp)
+            return reducer.ample(state, fp, succs, self.fpr.update, self.parents)
+
+    seed: set[int] = set()
+    for _attempt in range(len(model.fields) + 1):
+        reducer = Reducer.for_model(model, independence, seed)
+        search = PorSearch(_Observed(model, reducer), opts, **kw)
+        search.result.backend = "interp"
+        result = search.run()
+        if not reducer.grew_after_reduction:
+            break
+        seed = set(reducer.visible)
+    result.options["por"] = reducer.stats.as_dict()
+    return result

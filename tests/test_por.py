@@ -1,0 +1,230 @@
+"""Partial-order reduction (`--por`, explorer/engine/por.py + explorer/actors/independence.py).
+
+The reference is the same search without --por: every verdict must be equal, the reduced count no
+larger, and a counterexample still found (maybe longer than the shortest, never shorter).
+"""
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from explorer import Message, Node, Protocol, invariant, on, param, require, timer
+from explorer.actors.independence import for_model
+from explorer.api import check, load_model
+from explorer.cli import main
+from explorer.errors import UsageError
+
+# --------------------------------------------------------------------------- a small generated actor spec
+
+
+class Tick(Message):
+    pass
+
+
+class Worker(Node):
+    count = 0  # local work done (no property reads it)
+    got = 0  # ticks received (the invariant reads some of these)
+
+    @timer
+    def work(self):
+        require(self.count < self.world.k)
+        self.count += 1
+        for d in self.world.targets(self.id):
+            self.send(d, Tick())
+
+    @on(Tick)
+    def got_tick(self, msg, sender):
+        require(self.got < self.world.cap)
+        self.got += 1
+
+
+class Loner(Node):
+    """Local work only: its class sends nothing, so the static scan lets its steps be reordered."""
+
+    count = 0
+
+    @timer
+    def work(self):
+        require(self.count < self.world.k)
+        self.count += 1
+
+
+class Mesh(Protocol):
+    """n workers; each does k units of work, telling `edges` peers each time; the invariant bounds
+    the ticks received by the `watch` nodes. `loners` more nodes do k units of local work each."""
+
+    n = param(2)
+    loners = param(0)
+    k = param(2)
+    cap = param(2)
+    edges = param("", help="sender>receiver pairs, comma-separated (w1>w2,w2>w1)")
+    watch = param("", help="workers whose received ticks the invariant adds up")
+    limit = param(99)
+
+    def ids_(self):
+        return [f"w{i}" for i in range(1, self.n + 1)]
+
+    def targets(self, me):
+        pairs = [e.split(">") for e in self.edges.split(",") if e]
+        return [b for a, b in pairs if a == me]
+
+    def nodes(self):
+        return {**{w: Worker() for w in self.ids_()}, **{f"l{i}": Loner() for i in range(1, self.loners + 1)}}
+
+    @invariant
+    def bounded(self):
+        names = [w for w in self.watch.split(",") if w]
+        return sum(self.node(w).got for w in names) <= self.limit
+
+
+def _both(spec, params=None, faults=None, **kw):
+    full = check(spec, params=params, faults=faults, backend="interp", **kw)
+    red = check(spec, params=params, faults=faults, por=True, **kw)
+    return full, red
+
+
+def test_local_work_is_reduced_and_closed_form_without():
+    # one worker with no peer and three loners: without POR every interleaving of the four counters,
+    # (k+1)^4 states; with POR one node at a time: one order, 1 + 4k (the BFS proviso may add a few)
+    full, red = _both(Mesh, {"n": 1, "loners": 3, "k": 3})
+    assert full.distinct_states == 4**4
+    assert 1 + 4 * 3 <= red.distinct_states < full.distinct_states / 4
+    assert red.violations == [] and full.violations == []
+    assert red.options["por"]["reduced_states"] > 0
+    assert red.transitions < full.transitions
+
+
+def test_workers_that_may_message_each_other_are_not_reordered():
+    # the Worker class may send Tick to any worker (the scan cannot see `edges` is empty): no reduction
+    full, red = _both(Mesh, {"n": 3, "k": 2})
+    assert red.distinct_states == full.distinct_states == 3**3
+    assert red.options["por"]["reduced_states"] == 0
+
+
+def test_one_node_pipeline_keeps_the_violation():
+    # w1 tells w2 twice; the invariant says w2 got at most one tick: violated, in 4 steps at least
+    params = {"n": 2, "k": 2, "edges": "w1>w2", "watch": "w2", "limit": 1}
+    full, red = _both(Mesh, params)
+    assert [v.property for v in full.violations] == ["bounded"]
+    assert [v.property for v in red.violations] == ["bounded"]
+    assert red.violations[0].trace.length >= full.violations[0].trace.length == 4
+    assert red.distinct_states <= full.distinct_states
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(n=st.integers(1, 3), loners=st.integers(0, 2), k=st.integers(1, 2), cap=st.integers(1, 2),
+       edges=st.sets(st.tuples(st.integers(1, 3), st.integers(1, 3)), max_size=4),
+       watch=st.sets(st.integers(1, 3), max_size=2), limit=st.integers(0, 3),
+       faults=st.sampled_from([None, "loss=1", "crash=1", "dup=1"]))
+def test_generated_specs_same_verdicts(n, loners, k, cap, edges, watch, limit, faults):
+    es = ",".join(f"w{a}>w{b}" for a, b in sorted(edges) if a != b and a <= n and b <= n)
+    ws = ",".join(f"w{w}" for w in sorted(watch) if w <= n)
+    params = {"n": n, "loners": loners, "k": k, "cap": cap, "edges": es, "watch": ws, "limit": limit}
+    full, red = _both(Mesh, params, faults, deadlock=True, max_violations=5)
+    assert sorted(v.property for v in red.violations) == sorted(v.property for v in full.violations)
+    assert red.distinct_states <= full.distinct_states
+    for vf, vr in zip(sorted(full.violations, key=lambda v: v.property),
+                      sorted(red.violations, key=lambda v: v.property), strict=True):
+        if vf.trace is not None and vf.property != "deadlock":
+            assert vr.trace.length >= vf.trace.length
+
+
+# --------------------------------------------------------------------------- the catalog
+
+CATALOG = [
+    ("specs/twopc.py", {"n": 2}, None),
+    pytest.param("specs/twopc.py", {"n": 2}, "crash=2", marks=pytest.mark.slow),
+    ("specs/twopc.py", {"n": 2, "variant": "no_durable_log"}, "crash=1"),
+    ("specs/clocks.py", {"variant": "lamport_converse"}, None),
+    ("specs/eventual.py", {"script": ("w",)}, "loss=1"),
+    ("specs/eventual.py", {"variant": "any_replica", "script": ("wr",)}, None),
+    ("specs/quorum.py", {"preset": "one"}, None),
+    ("specs/quorum.py", {"preset": "all"}, None),
+]
+
+
+@pytest.mark.parametrize("spec,params,faults", CATALOG)
+def test_catalog_verdicts_equal(spec, params, faults):
+    m_full, _ = load_model(spec, params, faults)
+    full, red = _both(spec, params, faults, max_violations=5)
+    assert {v.property for v in red.violations if v.kind != "liveness"} == \
+        {v.property for v in full.violations if v.kind != "liveness"}
+    assert red.distinct_states <= full.distinct_states
+    assert red.exit_code == full.exit_code
+
+
+def test_twopc_scan_of_sends():
+    """The static scan follows self.decide(); a Decision handler sends nothing."""
+    m, _ = load_model("specs/twopc.py", {"n": 2})
+    ind = for_model(m)
+    by_name = {(c.__name__, getattr(k, "__name__", k)): {t.__name__ for t in v}
+               for (c, k), v in ind.sends_of_handler.items()}
+    assert by_name[("Coordinator", "vote_timeout")] == {"Decision"}
+    assert by_name[("Coordinator", "got_vote")] == {"Decision"}
+    assert by_name[("Participant", "got_decision")] == set()
+    assert by_name[("Participant", "got_prepare")] == {"Vote"}
+
+
+class Ping(Message):
+    pass
+
+
+class Sneaky(Node):
+    sent = 0
+
+    @timer
+    def go(self):
+        require(self.sent < 1)
+        self.sent += 1
+        self.send("b", self.world.kinds[0]())  # a class reached through data: the scan cannot see it
+
+
+class Quiet(Node):
+    got = 0
+
+    @on(Ping)
+    def ping(self, msg, sender):
+        self.got += 1
+
+    @timer
+    def idle(self):
+        require(self.got < 1)
+        self.got += 0
+
+
+class Hidden(Protocol):
+    kinds = (Ping,)
+
+    def nodes(self):
+        return {"a": Sneaky(), "b": Quiet()}
+
+
+def test_unpredicted_send_stops_the_run():
+    with pytest.raises(UsageError, match="did not predict"):
+        check(Hidden, por=True)
+
+
+# --------------------------------------------------------------------------- refusals and the CLI
+
+
+def test_refusals():
+    with pytest.raises(UsageError, match="plain spec"):
+        check("specs/paxos.py", por=True)
+    with pytest.raises(UsageError, match="depth"):
+        check("specs/twopc.py", params={"n": 2}, por=True, depth=3)
+    with pytest.raises(UsageError, match="bfs"):
+        check("specs/twopc.py", params={"n": 2}, por=True, strategy="dfs")
+
+
+def test_cli_por_json_and_exit_codes():
+    r = CliRunner().invoke(main, ["specs/twopc.py", "--param", "n=2", "--param", "variant=no_durable_log",
+                                  "--faults", "crash=1", "--por", "--json"])
+    assert r.exit_code == 12, r.output
+    d = json.loads(r.output.strip().splitlines()[-1])
+    assert d["violations"][0]["property"] == "atomicity"
+    r = CliRunner().invoke(main, ["specs/paxos.py", "--por"])
+    assert r.exit_code == 2 and "plain spec" in r.output
