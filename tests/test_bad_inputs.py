@@ -153,6 +153,8 @@ CASES = [
      USAGE, ["c.ckpt", "explorer 0.0.1"]),
     ("run-resume-missing-checkpoint", lambda s, t: [TWOPHASE, "--resume", t / "none.ckpt"], USAGE,
      ["none.ckpt", "no such checkpoint"]),
+    ("run-checkpoint-in-a-missing-folder", lambda s, t: [FIXTURES / "counter.py", "--checkpoint", t / "no" / "x.ckpt"],
+     USAGE, ["x.ckpt", "cannot write it"]),
     ("run-checkpoint-with-dfs", lambda s, t: [FIXTURES / "counter.py", "--strategy", "dfs", "--checkpoint", t / "x.ckpt"],
      USAGE, ["breadth-first"]),
     ("run-max-memory-not-a-size", lambda s, t: [FIXTURES / "counter.py", "--max-memory", "lots"], USAGE,

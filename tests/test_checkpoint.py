@@ -80,6 +80,18 @@ ENV = {**os.environ, "NO_COLOR": "1", "PYTHONUNBUFFERED": "1"}
 @pytest.mark.parametrize("engine, seed", [("interp", 1), ("batch", 2)])
 def test_a_run_killed_at_random_moments_resumes_to_the_uninterrupted_counts_verdict_and_trace(
         engine, seed, spec, reference, tmp_path):
+    kill_and_resume(engine, seed, spec, reference, tmp_path)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", range(10, 16))
+@pytest.mark.parametrize("engine", ["interp", "batch"])
+def test_kill_and_resume_passes_for_many_seeds(engine, seed, spec, reference, tmp_path):
+    kill_and_resume(engine, seed, spec, reference, tmp_path)
+
+
+def kill_and_resume(engine: str, seed: int, spec: Path, reference, tmp_path: Path) -> None:
+    """Kills `explore` three times at random moments, resuming each time, then finishes in-process."""
     ck = tmp_path / "run.ckpt"
     rng = random.Random(seed)
     moments, codes = [], []

@@ -331,10 +331,27 @@ class Checkpointer:
     def _due(self) -> bool:
         return time.perf_counter() - self.last >= self.every_s
 
-    def _write(self, header: dict[str, Any], arrays: dict[str, np.ndarray], objects: Any) -> None:
-        write_atomic(self.path, header, arrays, objects)
+    def _write(self, search: Any, header: dict[str, Any], arrays: dict[str, np.ndarray], objects: Any) -> None:
+        """Writes one checkpoint; a failure (disk full, ...) is a warning: the search and its results go on."""
         self.last = time.perf_counter()
+        try:
+            write_atomic(self.path, header, arrays, objects)
+        except UsageError as e:
+            msg = f"checkpoint not written: {e.message}"
+            if msg not in search.result.warnings:
+                search.result.warnings.append(msg)
+            return
         self.written += 1
+
+    def check_writable(self) -> None:
+        """Refuses, before the search starts, a FILE that cannot be written (a missing folder, no permission)."""
+        probe = Path(self.path).with_name(f".{Path(self.path).name}.{os.getpid()}.tmp")
+        try:
+            probe.write_bytes(b"")
+            probe.unlink()
+        except OSError as e:
+            raise UsageError(f"--checkpoint {self.path}: cannot write it ({e.strerror or e})",
+                             hint="give a path in an existing folder you can write to") from None
 
     # interpreted engine: between two expanded states of a level
     def search_boundary(self, search: Any, frontier: list, pos: int, nxt: list, depth: int, *,
@@ -349,7 +366,7 @@ class Checkpointer:
         arrays["next_fps"] = np.fromiter((fp for _, fp in nxt), dtype=np.uint64, count=len(nxt))
         objects = {"frontier": [s for s, _ in rest], "next": [s for s, _ in nxt], "level": depth,
                    "counters": _counters(search)}
-        self._write(self._header(search, depth, search.result.distinct_states), arrays, objects)
+        self._write(search, self._header(search, depth, search.result.distinct_states), arrays, objects)
 
     # batched engine: at the start of each level
     def level_start(self, search: Any, cols: np.ndarray, fps: np.ndarray, frontier_index: np.ndarray,
@@ -378,7 +395,7 @@ class Checkpointer:
         emits = [(e.writes, e.step, e.action) for e in search.emits]
         objects = {"level": depth, "counters": counters, "leaves": leaves, "emits": emits,
                    "succ_per_state": search._succ_per_state}
-        self._write(self._header(search, depth, counters["distinct_states"]), arrays, objects)
+        self._write(search, self._header(search, depth, counters["distinct_states"]), arrays, objects)
         self.pending = None
 
     def finish(self, search: Any, reason: str | None) -> None:
@@ -391,17 +408,19 @@ class Checkpointer:
 
 
 def start(search: Any) -> None:
-    """Sets up what `run()` needs: Ctrl-C as a flag, the memory guard, the checkpointer."""
+    """Sets up what `run()` needs: the checkpointer, the memory guard, and Ctrl-C as a flag (installed last,
+    so a refused FILE or size leaves the process's Ctrl-C handler as it was)."""
     from .memory import MemoryGuard, parse_size
 
     opts = search.opts
-    search._interrupt = SigintFlag()
-    search._interrupt.install()
-    search._mem = MemoryGuard(parse_size(opts.max_memory)) if opts.max_memory else None
     search._saver = None
     if opts.checkpoint:
         search._saver = Checkpointer(str(opts.checkpoint), opts.checkpoint_every_s,
                                      identity(search.model, opts, search.result.backend))
+        search._saver.check_writable()
+    search._mem = MemoryGuard(parse_size(opts.max_memory)) if opts.max_memory else None
+    search._interrupt = SigintFlag()
+    search._interrupt.install()
 
 
 def stop(search: Any) -> None:
