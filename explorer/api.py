@@ -1,8 +1,9 @@
 """The library entry point the CLI, tests and notebooks share: `explorer.check(...) -> Result`."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from .dsl.loader import load_spec
 from .dsl.spec import Spec

@@ -5,8 +5,8 @@ space stays finite. `all` means every kind with budget 1; the default is no faul
 """
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from itertools import combinations
-from typing import Iterable, Sequence
 
 from ..errors import UsageError
 

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable, ClassVar
+from typing import Any, ClassVar
 
 from ..dsl.decorators import MARK, Mark, _attach
 from ..dsl.spec import where_of

@@ -8,13 +8,14 @@ trace renderers draw.
 """
 from __future__ import annotations
 
-from typing import Any, ClassVar, Iterable
+from collections.abc import Iterable
+from typing import Any, ClassVar
 
+from ..dsl import choice as _choice
 from ..dsl.choice import Disabled, choose, require
 from ..dsl.decorators import Mark, _attach
 from ..dsl.model import SpecModel, _Ctx
 from ..dsl.spec import Spec
-from ..dsl import choice as _choice
 from ..dsl.values import FrozenContentDict, FrozenDict, freeze, show, stable_hash, thaw
 from ..errors import ActionError, SpecError, UsageError
 from .faults import FAMILIES, format_faults, parse_faults, partitions

@@ -8,7 +8,8 @@ step (its decisions are saved) and will drive symbolic execution later.
 """
 from __future__ import annotations
 
-from typing import Any, Iterable, Sequence
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 
 class Disabled(Exception):

@@ -7,8 +7,9 @@ marker on something that is not a function) are reported there, naming the funct
 from __future__ import annotations
 
 import inspect
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from ..errors import SpecError
 

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import sys
 import traceback
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any
 
 from ..engine.model import PropertyResult, Step
 from ..errors import ActionError, NonDeterminismError, SpecError, UsageError
@@ -101,7 +102,7 @@ class SpecModel:
         return self._instance(state, self._ctx_ro)
 
     def as_dict(self, state: tuple) -> dict[str, Any]:
-        return dict(zip(self.fields, state))
+        return dict(zip(self.fields, state, strict=True))
 
     def evaluate(self, p: PropertyDef, state: tuple) -> PropertyResult:
         """Evaluates one of the model's properties on a state: holds, the reason, the fields it read.

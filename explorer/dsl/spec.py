@@ -8,8 +8,9 @@ scanned once, when it is defined; `Spec.model(**params)` (or `explorer.check`) t
 from __future__ import annotations
 
 import inspect
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable, ClassVar
+from typing import Any, ClassVar
 
 from ..errors import SpecError
 from .decorators import MARK, PROPERTY_KINDS, Mark

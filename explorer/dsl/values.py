@@ -168,7 +168,7 @@ def thaw(value: Any) -> Any:
         return {thaw(v) for v in value}
     if t is tuple and value:
         new = tuple(thaw(v) for v in value)
-        return value if all(a is b for a, b in zip(new, value)) else new
+        return value if all(a is b for a, b in zip(new, value, strict=True)) else new
     return value
 
 

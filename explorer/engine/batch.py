@@ -491,7 +491,7 @@ class BatchSearch(Search):
         dt = np.int32 if total < 1 << 31 else np.int64
         keys = np.zeros(len(idx), dtype=dt)
         mult = 1
-        for x, b in zip(lids, bases):
+        for x, b in zip(lids, bases, strict=True):
             if x < n:
                 keys += cols[x, idx].astype(dt) * dt(mult)
             mult *= b
@@ -507,7 +507,7 @@ class BatchSearch(Search):
         inner: dict[int, Any] = {}
         for key, child in node.children.items():
             k, mult = 0, 1
-            for code, b in zip(key, bases):
+            for code, b in zip(key, bases, strict=True):
                 k += code * mult
                 mult *= b
             if isinstance(child, _TERMINAL):
@@ -566,7 +566,7 @@ class BatchSearch(Search):
         sorted_keys = sk[order]
         starts = np.searchsorted(sorted_keys, ukeys)
         ends = np.append(starts[1:], len(sorted_keys))
-        for k, a, b in zip(ukeys.tolist(), starts.tolist(), ends.tolist()):
+        for k, a, b in zip(ukeys.tolist(), starts.tolist(), ends.tolist(), strict=True):
             self._eval(inner[k], idx[sub[order[a:b]]], cols, expand, sink)
 
     def _eval_read_slow(self, node: _Read, idx: np.ndarray, cols: np.ndarray, expand, sink) -> None:
@@ -843,7 +843,7 @@ class BatchSearch(Search):
         ncols = cols.shape[0]
         for pos, lids, codes in self._by_shape(cem):
             par = cpar[pos]
-            for lid, new in zip(lids, codes):
+            for lid, new in zip(lids, codes, strict=True):
                 h = hashes[lid]
                 if lid < ncols:
                     cfp[pos] ^= h[new] ^ h[cols[lid, par]]
@@ -887,7 +887,7 @@ class BatchSearch(Search):
 
     def _apply_writes(self, new_cols: np.ndarray, emit_ids: np.ndarray) -> None:
         for pos, lids, codes in self._by_shape(emit_ids):
-            for lid, new in zip(lids, codes):
+            for lid, new in zip(lids, codes, strict=True):
                 new_cols[lid, pos] = new
 
     def _check_level(self, cols: np.ndarray, fps: np.ndarray, depth: int) -> tuple[np.ndarray, np.ndarray]:
@@ -988,7 +988,7 @@ class BatchSearch(Search):
 
     def _violation_at(self, depth: int, i: int, prop: str, kind: str, reason, read=()) -> None:
         path = self._fp_path(depth, i)
-        for a, b in zip(path, path[1:]):
+        for a, b in zip(path, path[1:], strict=False):
             self.parents[b] = a
         self._violation(prop, kind, path[-1], reason, read)
 
@@ -1002,7 +1002,7 @@ class BatchSearch(Search):
                 self.model.successors(state)
             except ActionError as e:
                 path = self._fp_path(depth, int(frontier_index[i]))
-                for a, b in zip(path, path[1:]):
+                for a, b in zip(path, path[1:], strict=False):
                     self.parents[b] = a
                 e._fp = path[-1]
                 raise
@@ -1063,7 +1063,7 @@ def _merge_sorted(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def _same_runs(a: list, b: list) -> bool:
-    return len(a) == len(b) and all(x[0] == y[0] and x[1] == y[1] for x, y in zip(a, b))
+    return len(a) == len(b) and all(x[0] == y[0] and x[1] == y[1] for x, y in zip(a, b, strict=True))
 
 
 def _put(holder: Any, slot: Any, node: Any) -> None:

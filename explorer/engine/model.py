@@ -5,8 +5,9 @@ to a `Spec`) is turned into an object with this shape. A state is a tuple of fro
 """
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping, Protocol, Sequence
+from typing import Any, Protocol
 
 State = tuple
 

@@ -5,7 +5,8 @@ recomputed from the initial state, picking at each step the successor with the n
 """
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from ..errors import NonDeterminismError
 from ..trace.model import Trace, TraceStep, diff, node_classes

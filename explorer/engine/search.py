@@ -11,7 +11,8 @@ import random
 import resource
 import sys
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from ..errors import ActionError
 from . import checkpoint
