@@ -85,3 +85,14 @@ def test_bad_boundary_flags_are_usage_errors_and_a_spec_without_symbolic_params_
     unbounded = write_spec(SMALL.replace(", bounds=(0, 4)", ""), name="unbounded.py")
     run = explore("boundary", unbounded)
     assert run.code == 3 and "limit needs int bounds" in run.err, run
+
+
+def test_the_bmc_method_from_the_command_line_finds_the_same_formula_within_its_depth(write_spec):
+    spec = write_spec(LINEAR)  # a violation needs cost + 1 <= limit <= 4 steps
+    data = json.loads(explore("boundary", spec, "--method", "bmc", "--depth", "5", "--json").out)
+    assert data["method"] == "bmc" and data["formula"] == "cost + 1 > limit" and data["verified"] is True
+    for k in (1, 2, 3):  # within k steps, spent reaches min(k, limit): unsafe iff that exceeds cost
+        short = json.loads(explore("boundary", spec, "--method", "bmc", "--depth", str(k), "--json").out)
+        want = sum(min(k, limit) > cost for cost in range(1, 4) for limit in range(0, 5))
+        assert short["unsafe_points"] == want and short["depth"] == k, (k, short)
+    assert want == 3 + 2  # depth 3: cost 1 with limit 2..4, cost 2 with limit 3..4
