@@ -14,7 +14,8 @@ partition cuts it off.
 
 Property `one_leader`: at most one live process believes it is the leader. Where it fails:
 
-- crashes only, no restart (`--faults crash=2,restart=0`): holds.
+- crashes only, no restart (`--faults crash=2,restart=0`): holds. So does reordering alone: the
+  network delivers in-flight messages in any order in every run, faults or not.
 - a partition (`--faults partition=1`, 2 steps): n3 has won; the network splits n1 from n2,n3
   before n1 hears of it; n1's Elections cannot cross, it times out and wins its side.
 - a restart (`--faults crash=1`, 5 steps): n3 wins and crashes, n2 times out and wins, n3 comes

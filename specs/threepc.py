@@ -4,15 +4,16 @@ The textbook protocol. Phase 1: the coordinator sends CanCommit; each participan
 then *uncertain*: it may no longer abort on its own) or no. Phase 2: on a no vote, or a timeout
 while waiting for votes, the coordinator aborts; when every vote is yes it enters pre-commit and
 sends PreCommit; a participant that gets it is *precommitted* and acknowledges. Phase 3: when every
-participant has acknowledged, the coordinator commits and sends DoCommit. The pre-commit phase is
-what lets a participant decide alone when the coordinator fails:
+participant has acknowledged, the coordinator commits and sends DoCommit (here `Decision`, which
+also carries an abort). The pre-commit phase is what lets a participant decide alone when the
+coordinator fails:
 
 | who | waiting for | on a timeout |
 |---|---|---|
 | coordinator | votes | abort (nobody can have pre-committed yet) |
 | coordinator | acks | commit (everyone voted yes; a silent participant has crashed) |
 | participant | CanCommit (has not voted) | abort |
-| participant | PreCommit (uncertain) | abort (no one can have committed: commit needs my ack) |
+| participant | PreCommit (uncertain) | abort (no one can have committed: that needs my ack, or me down) |
 | participant | DoCommit (precommitted) | commit (everyone voted yes, and everyone up got PreCommit) |
 
 Time: 3PC assumes a synchronous system: delays are bounded, and a timeout is longer than the bound.
@@ -22,7 +23,8 @@ peer that is down once everything it sent has arrived, or a peer cut off by a pa
 why a partition breaks 3PC: a timeout cannot tell a partitioned coordinator from a crashed one.
 
 Atomicity (`invariants.atomicity` over the participants' states and the coordinator's decision):
-- holds with crashes, with or without restarts (`--faults crash=2,restart=0`, `--faults crash=2`);
+- holds with crashes, with or without restarts (`--faults crash=2,restart=0`, `--faults crash=1`,
+  and `crash=2,restart=1` below);
 - fails once a partition is allowed (`--faults partition=1`, 7 steps): everyone votes yes, the
   coordinator pre-commits, and before PreCommit arrives the network splits coord | p1,p2. The
   coordinator times out on the acks and commits; p1, uncertain, times out on the coordinator and
@@ -34,8 +36,8 @@ coordinator crashes), 3PC does not block while crashed nodes stay down (`--fault
 whoever waits on a crashed node times out and decides. Recovery is another matter: a participant
 back from a crash undecided may have missed PreCommit or the decision, so it asks the coordinator
 (`Ask`) and must not time out on its own; while the coordinator is down it blocks (`--faults crash=2,restart=1`:
-exit 13, atomicity still holds). Recovery that blocks is Skeen's result: no commit protocol is
-non-blocking once failed sites come back.
+exit 13, atomicity still holds). That a recovering site cannot always decide alone is Skeen's
+result on independent recovery (1981): no commit protocol has it once two sites may fail.
 
 Recovery rules: the coordinator logs its phase durably; back from a crash before pre-commit it
 aborts (the votes are lost), in pre-commit it asks for the acks again, decided it repeats the
