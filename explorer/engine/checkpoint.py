@@ -44,7 +44,7 @@ FORMAT = 1
 DEFAULT_EVERY_S = 60.0
 # Options that change counts, verdicts or traces: a checkpoint resumes only a run with the same ones.
 # (--max-states and --time-limit do not: a run stopped by them can be resumed with other bounds.)
-COUNTED_OPTIONS = ("depth", "strategy", "deadlock", "max_violations", "symmetry")
+COUNTED_OPTIONS = ("depth", "strategy", "deadlock", "max_violations", "symmetry", "por")
 
 
 class CheckpointError(UsageError):
@@ -81,7 +81,7 @@ def identity(model: Any, opts: Any, engine: str) -> dict[str, Any]:
         "spec_sha256": spec_digest(model),
         "params": {k: repr(v) for k, v in sorted(model.params.items())},
         "faults": getattr(model, "faults_text", None),
-        "options": {k: getattr(opts, k) for k in COUNTED_OPTIONS},
+        "options": {k: getattr(opts, k, None) for k in COUNTED_OPTIONS},
     }
 
 
@@ -414,6 +414,9 @@ def start(search: Any) -> None:
 
     opts = search.opts
     search._saver = None
+    if getattr(opts, "por", False) and (opts.checkpoint or opts.resume):
+        raise UsageError("--checkpoint/--resume: not with --por yet (the reduction's visibility set is not saved)",
+                         hint="run without --por to checkpoint")
     if opts.checkpoint:
         search._saver = Checkpointer(str(opts.checkpoint), opts.checkpoint_every_s,
                                      identity(search.model, opts, search.result.backend))
