@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 import explorer
-from explorer import Spec, action, invariant
+from explorer import Spec, action, invariant, require
 from explorer.errors import UsageError
 from explorer.trace.dot import find_renderer, render_dot
 from explorer.trace.html import command_line, render_html
@@ -287,6 +287,36 @@ def test_max_violations_gives_one_counterexample_per_property_and_last_action(ba
     assert sorted((v.property, v.trace.steps[-1].action, v.trace.final["x"]) for v in r.violations) == \
         [("near_zero", "down", -2), ("near_zero", "up", 2)]
     assert len(explorer.check(UpDown, backend=backend).violations) == 1
+
+
+class ThreeWays(Spec):
+    """Deadlocks at x = 3 (after incx), y = 3 (after incy) and x = 1, y = 5 (after both)."""
+
+    def init(self):
+        self.x, self.y = 0, 0
+
+    @action
+    def incx(self):
+        require(self.x < 3 and self.y == 0)
+        self.x += 1
+
+    @action
+    def incy(self):
+        require(self.y < 3 and self.x == 0)
+        self.y += 1
+
+    @action
+    def both(self):
+        require(self.x == 1 and self.y == 0)
+        self.y = 5
+
+
+@pytest.mark.parametrize("backend", ["interp", "batch"])
+def test_max_violations_gives_one_deadlock_per_last_action_on_both_engines(backend):
+    r = explorer.check(ThreeWays, deadlock=True, max_violations=5, backend=backend)
+    assert r.backend == backend
+    assert [[s.action for s in v.trace.steps] for v in r.violations] == \
+        [["incx", "both"], ["incx", "incx", "incx"], ["incy", "incy", "incy"]]
 
 
 def _violation_summary(r):

@@ -987,10 +987,13 @@ class BatchSearch(Search):
         return path
 
     def _violation_at(self, depth: int, i: int, prop: str, kind: str, reason, read=()) -> None:
+        last = self.emits[int(self.level_emit[depth][i])].step if depth else None  # the step that made it
+        if violation_key(prop, last) in self._seen_violation_keys:
+            return  # a counterexample of this kind is reported already: no path, no trace rebuild
         path = self._fp_path(depth, i)
         for a, b in zip(path, path[1:], strict=False):
             self.parents[b] = a
-        self._violation(prop, kind, path[-1], reason, read)
+        self._violation(prop, kind, path[-1], reason, read, last=last)
 
     def _reraise_interp(self) -> None:
         """An action raised: find the state with the interpreted engine, for its message and trace."""
