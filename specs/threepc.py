@@ -34,27 +34,33 @@ Liveness (`everyone_decides`: every participant that is up has decided; in-fligh
 timers and the coordinator's timeouts are fair): unlike 2PC (specs/twopc.py blocks when the
 coordinator crashes), 3PC does not block while crashed nodes stay down (`--faults crash=2,restart=0`):
 whoever waits on a crashed node times out and decides. Recovery is another matter: a participant
-back from a crash undecided may have missed PreCommit or the decision, so it asks the coordinator
-(`Ask`) and must not time out on its own; while the coordinator is down it blocks (`--faults crash=2,restart=1`:
-exit 13, atomicity still holds). That a recovering site cannot always decide alone is Skeen's
-result on independent recovery (1981): no commit protocol has it once two sites may fail.
+back from a crash undecided may have missed PreCommit or the decision, so it must not time out on
+its own (no protocol lets a site recover independently once two may fail: Skeen, 1981). Here it
+asks the coordinator (`Ask`) and waits, so it blocks while the coordinator is down
+(`--faults crash=2,restart=1`: exit 13, atomicity still holds), even when, as in the saved trace,
+p2 knows the outcome. Asking the other participants too (cooperative termination) would unblock it
+then; it would still block when every other site is down or in doubt.
 
 Recovery rules: the coordinator logs its phase durably; back from a crash before pre-commit it
 aborts (the votes are lost), in pre-commit it asks for the acks again, decided it repeats the
 decision. A late vote, or an `Ask`, gets the decision back.
 
 What is abstracted away: the data being committed; retransmission (no loss faults); time itself
-(a timer fires at any moment while its guard holds). A broadcast is one step, so the coordinator
-cannot crash halfway through sending PreCommit: with a crash between two sends, some participants
-would be precommitted and others uncertain, and Skeen's termination protocol (participants elect a
-backup coordinator that collects their states) is needed to stay safe. That protocol is left out to
-keep the file short and the space small.
+(a timer fires at any moment while its guard holds). A broadcast is one step, so by default the
+coordinator cannot crash halfway through sending PreCommit. `variant=one_by_one` sends it to one
+participant per step, and a crash between two sends breaks atomicity under crashes alone
+(`--faults crash=1,restart=0`, 9 steps): p1 is precommitted and p2 still uncertain when the
+coordinator dies; p1 times out and commits, p2 times out and aborts. Real 3PC closes that gap with
+Skeen's termination protocol (the participants elect a backup coordinator that collects their
+states and finishes the pre-commit round itself); it is left out to keep the file short and the
+space small, which is why the default takes a broadcast to be atomic.
 
     explore specs/threepc.py                                         # no faults: holds
     explore specs/threepc.py --faults crash=2,restart=0              # holds, and everyone decides
     explore specs/threepc.py --faults crash=1                        # one crash, restarts: holds
     explore specs/threepc.py --faults crash=2,restart=1              # atomicity holds; a recovering p blocks: exit 13
     explore specs/threepc.py --faults partition=1                    # the partition counterexample: exit 12
+    explore specs/threepc.py --param variant=one_by_one --faults crash=1,restart=0   # a crash mid-broadcast: exit 12
     explore specs/twopc.py --param n=2 --faults crash=1,restart=0    # contrast: 2PC blocks, exit 13
 """
 from explorer import (
@@ -129,8 +135,11 @@ class Coordinator(Node):
             return
         self.votes = self.votes | {sender}
         if self.votes == set(self.world.participants()):
-            self.phase = "precommit"
-            self.broadcast(PreCommit(), to=self.world.participants())
+            self.pre_commit()
+
+    def pre_commit(self):
+        self.phase = "precommit"
+        self.broadcast(PreCommit(), to=self.world.participants())
 
     @on(Ask)
     def got_ask(self, msg, sender):  # a participant that restarted undecided
@@ -162,6 +171,22 @@ class Coordinator(Node):
     def decide(self, commit):
         self.phase = "committed" if commit else "aborted"
         self.broadcast(Decision(commit=commit), to=self.world.participants())
+
+
+class OneByOneCoordinator(Coordinator):
+    """The coordinator of `variant=one_by_one`: it sends PreCommit to one participant per step."""
+
+    unsent = ()  # participants still to be sent PreCommit (lost with a crash)
+
+    def pre_commit(self):
+        self.phase = "precommit"
+        self.unsent = tuple(self.world.participants())
+
+    @timer(fair=True)
+    def send_pre_commit(self):
+        require(self.unsent)
+        self.send(self.unsent[0], PreCommit())
+        self.unsent = self.unsent[1:]
 
 
 class Participant(Node):
@@ -205,6 +230,8 @@ class Participant(Node):
 
 class ThreePC(Protocol):
     n = param(2, help="number of participants")
+    variant = param("correct", choices=("correct", "one_by_one"),
+                    help="one_by_one: the coordinator may crash between two PreCommit sends")
 
     # Each runs in seconds. A `holds` check must also run every handler and timer (the gate's
     # vacuity rule), so the crash-stop runs (`crash=2,restart=0`, no `Ask`) are in the tests instead.
@@ -214,13 +241,15 @@ class ThreePC(Protocol):
         holds(faults="crash=1", name="crash_restart"),
         violates("everyone_decides", faults="crash=2,restart=1", name="recovering_participant_blocks"),
         violates("atomicity", faults="partition=1", name="partition"),
+        violates("atomicity", params={"variant": "one_by_one"}, faults="crash=1,restart=0"),
     ]
 
     def participants(self):
         return [f"p{i}" for i in range(1, self.n + 1)]
 
     def nodes(self):
-        return {"coord": Coordinator(), **{p: Participant(symmetric="p") for p in self.participants()}}
+        coord = OneByOneCoordinator() if self.variant == "one_by_one" else Coordinator()
+        return {"coord": coord, **{p: Participant(symmetric="p") for p in self.participants()}}
 
     @invariant
     def atomicity(self):

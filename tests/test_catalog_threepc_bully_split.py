@@ -38,6 +38,7 @@ def test_the_checks_declare_what_the_catalog_table_promises():
     declared = {(Path(c.path).stem, c.check.verdict, c.check.property, c.check.faults) for c in CHECKS}
     assert ("threepc", "holds", None, "crash=1") in declared
     assert ("threepc", "violates", "atomicity", "partition=1") in declared
+    assert ("threepc", "violates", "atomicity", "crash=1,restart=0") in declared  # variant=one_by_one
     assert ("bully", "violates", "one_leader", "partition=1") in declared
     assert ("bully", "violates", "one_leader", "crash=1") in declared
     assert ("split_brain", "holds", None, "partition=1") in declared
@@ -48,6 +49,7 @@ def test_the_checks_declare_what_the_catalog_table_promises():
 
 @pytest.mark.parametrize("spec,params,faults,prop,length,reason", [
     (THREEPC, {}, "partition=1", "atomicity", 7, "coord=committed, p1=aborted"),
+    (THREEPC, {"variant": "one_by_one"}, "crash=1,restart=0", "atomicity", 9, "p1=committed, p2=aborted"),
     (BULLY, {}, "partition=1", "one_leader", 2, "n1 and n3 both believe they lead"),
     (BULLY, {}, "crash=1", "one_leader", 5, "n2 and n3 both believe they lead"),
     (BULLY, {"variant": "short_timeouts"}, None, "one_leader", 1, "n1 and n3 both believe they lead"),
