@@ -92,7 +92,7 @@ class RedisLock(TimedSpec):
         self.expired = False
         if self.timing:
             self.set_timer("lease", after=within(self.ttl, drift=self.drift))
-            self.set_timer(f"pause {c}", after=up_to(None if self.max_pause == INF else self.max_pause))
+            self.set_timer(f"pause {c}", after=up_to(self.max_pause))  # max_pause=inf: no deadline
 
     @action
     def lease_expires(self):

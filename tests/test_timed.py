@@ -328,3 +328,53 @@ def test_arming_an_undeclared_timer_names_the_timed_timers():
 
     with pytest.raises(explorer.errors.ExplorerError, match="no timed timer 'nope' .*timed timers: ring"):
         explorer.check(P)
+
+
+# ---------------------------------------------------------------- the timing boundary as a formula
+
+def test_z3_finds_that_the_lock_without_fencing_fails_iff_ttl_is_at_most_pause_plus_drift():
+    from explorer.timed.boundary import timing_boundary
+
+    b = timing_boundary(LOCK, "mutual_exclusion", symbolic=("ttl", "max_pause", "drift"),
+                        params={"variant": "no_fencing", "timing": True})
+    assert b.fitted and b.unsafe_text == "ttl <= max_pause + drift"
+    # each witness gives the verdict the formula predicts, with the explicit timed search
+    for point, fails in ((b.unsafe_witness, True), (b.safe_witness, False)):
+        r = explorer.check(LOCK, params={"variant": "no_fencing", "timing": True, **point})
+        assert (violated(r) == ["mutual_exclusion"]) == fails, point
+    # and the formula agrees with the hand-worked sweep of test_without_fencing_...: max_pause >= ttl - drift
+    import z3
+
+    for ttl, pause, drift in [(10, 9.5, 0.5), (10, 9.49, 0.5), (10, 10, 0), (4, 2.5, 1), (10, 3, 6.5)]:
+        at = z3.substitute(b.unsafe, *[(z3.Real(n), z3.RealVal(str(v))) for n, v in
+                                        (("ttl", ttl), ("max_pause", pause), ("drift", drift))])
+        assert z3.is_true(z3.simplify(at)) == (pause >= ttl - drift)
+
+
+def test_with_fencing_no_timing_breaks_mutual_exclusion():
+    from explorer.timed.boundary import timing_boundary
+
+    b = timing_boundary(LOCK, "mutual_exclusion", symbolic=("ttl", "max_pause", "drift"), params={"timing": True})
+    assert b.paths == 0 and b.unsafe_text.startswith("false") and b.unsafe_witness is None
+
+
+def test_a_symbolic_parameter_used_outside_timer_bounds_is_refused():
+    from explorer.timed.boundary import timing_boundary
+
+    class Branchy(TimedSpec):
+        ttl = explorer.param(10.0)
+
+        def init(self):
+            self.x = 0
+
+        @action
+        def go(self):
+            require(self.x == 0)
+            self.x = 1 if self.ttl > 5 else 2
+
+        @explorer.invariant
+        def small(self):
+            return self.x < 2
+
+    with pytest.raises(explorer.errors.UsageError, match="used outside timer bounds"):
+        timing_boundary(Branchy, "small", symbolic=("ttl",))

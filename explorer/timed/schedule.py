@@ -22,7 +22,7 @@ from typing import Any
 
 import z3
 
-from .zone import exact
+from .zone import exact, is_symbolic
 
 
 class TimingError(Exception):
@@ -120,15 +120,15 @@ def _initial_timers(trace: Any) -> list[tuple[str, Any, Any]]:
 
 
 def _num(x: Any) -> Fraction | None:
-    if x is None:
-        return None
+    if x is None or is_symbolic(x):  # a Z3 term: a symbolic parameter (explorer.timed.boundary)
+        return x
     if isinstance(x, str):
         return Fraction(x)
     return exact(x)
 
 
 def _q(x: Fraction) -> Any:
-    return z3.Q(x.numerator, x.denominator)
+    return x if is_symbolic(x) else z3.Q(x.numerator, x.denominator)
 
 
 def _frac(v: Any) -> Fraction:

@@ -34,7 +34,7 @@ from typing import Any, ClassVar
 from ..dsl.choice import Disabled
 from ..dsl.model import SpecModel
 from ..dsl.spec import Spec
-from .zone import Zone, exact
+from .zone import Zone, exact, is_symbolic
 
 FIELD = "timers"
 
@@ -48,6 +48,8 @@ def within(duration: Any, drift: Any = 0, rate: Any = 0) -> tuple[Any, Any]:
     d = exact(duration)
     lo = d * (1 - exact(rate)) - exact(drift)
     hi = d * (1 + exact(rate)) + exact(drift)
+    if is_symbolic(lo):  # explorer.timed.boundary: lo >= 0 is part of the parameter domain there
+        return (lo, hi)
     return (max(lo, exact(0)), hi)
 
 
@@ -64,11 +66,14 @@ def _bounds(name: str, after: Any) -> tuple[Any, Any]:
         lo, hi = after
     else:
         lo, hi = after, after
-    return lo, (None if hi is None or hi == math.inf else hi)
+    return lo, (None if hi is None or (isinstance(hi, float) and math.isinf(hi)) else hi)
 
 
-def _show(x: Any) -> str | None:
-    return None if x is None else str(exact(x))
+def _show(x: Any) -> Any:
+    """A bound as the trace records it: an exact number as a string ("21/2"); a Z3 term as it is."""
+    if x is None or is_symbolic(x):
+        return x
+    return str(exact(x))
 
 
 class TimedSpec(Spec):
@@ -85,7 +90,7 @@ class TimedSpec(Spec):
         if user_init is not None and not getattr(user_init, "_with_timers", False):
             @functools.wraps(user_init)
             def init(self: TimedSpec) -> None:
-                self.timers = Zone()
+                self.timers = self.__dict__.get("_zone_cls", Zone)()  # boundary.py swaps in an untimed zone
                 user_init(self)
 
             init._with_timers = True  # type: ignore[attr-defined]

@@ -35,12 +35,22 @@ Bound = Fraction | None  # None = +infinity
 
 
 def exact(x: Any) -> Fraction:
-    """Returns a number as an exact Fraction; a float is read as its shortest decimal (0.1 -> 1/10)."""
+    """Returns a number as an exact Fraction; a float is read as its shortest decimal (0.1 -> 1/10).
+
+    A Z3 term (a symbolic parameter, explorer.timed.boundary) is returned as it is.
+    """
     if isinstance(x, Fraction):
+        return x
+    if is_symbolic(x):
         return x
     if isinstance(x, float):
         return Fraction(repr(x))
     return Fraction(x)
+
+
+def is_symbolic(x: Any) -> bool:
+    """Says whether x is a Z3 term (checked by module name, so untimed runs never import z3)."""
+    return type(x).__module__.startswith("z3")
 
 
 def _add(a: Bound, b: Bound) -> Bound:
