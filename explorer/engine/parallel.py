@@ -79,6 +79,7 @@ class ParallelBatchSearch(BatchSearch):
         self._in_child = False
         self._learned: list[tuple[int, tuple]] = []
         self._prechecked = False  # the level _expand_level just returned was checked by the workers
+        self._replaying = False  # adopting what a child learned
         self.result.options["workers"] = self.workers
 
     # ------------------------------------------------------------------ parent side
@@ -226,6 +227,7 @@ class ParallelBatchSearch(BatchSearch):
                 cols = self._widen(cols)
                 if self._frontier is not None:
                     self._frontier = (cols,) + self._frontier[1:]
+            self._replaying = True
             try:
                 for ai, state in learned:
                     col = np.zeros((lv.n, 1), dtype=np.int64)
@@ -238,7 +240,13 @@ class ParallelBatchSearch(BatchSearch):
                 return cols
             except SchemaChanged:
                 continue
+            finally:
+                self._replaying = False
         return cols  # the children will learn again next level: slower, still exact
+
+    def _cross_check(self, a, state: tuple, codes: np.ndarray, emits: list) -> None:
+        if not self._replaying:  # a replayed entry was cross-checked by the child that learned it
+            super()._cross_check(a, state, codes, emits)
 
     # ------------------------------------------------------------------ child side
     def _child_main(self, conn: Any, cols: np.ndarray, fps: np.ndarray, visited: np.ndarray,
