@@ -82,17 +82,19 @@ class ActorIndependence:
         """Successor indices by the node they belong to; None when the state must be fully expanded."""
         if self.unknown:
             return None
+        for nxt, step in succs:  # in every state: the scan is trusted in states reduced later
+            if step.info:
+                self.check(state, nxt, step)
         if self.left_i is not None and any(v for v in state[self.left_i].values()):
             return None
         if self.part_i is not None and state[self.part_i] is not None:
             return None
         out: dict[str, list[int]] = {}
-        for i, (nxt, step) in enumerate(succs):
+        for i, (_nxt, step) in enumerate(succs):
             info = step.info
             node = info.get("node") if info else None
             if node is None or info.get("kind") not in _NODE_KINDS:
                 return None
-            self.check(state, nxt, step)
             out.setdefault(node, []).append(i)
         return out
 

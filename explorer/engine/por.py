@@ -86,9 +86,7 @@ class Reducer:
     def ample(self, state: tuple, fp: int, succs: list, fingerprint: Callable[[int, tuple, tuple], int],
               visited: Any) -> list:
         """Returns the successors to explore: a safe proper subset of `succs`, or `succs` itself."""
-        if len(succs) < 2:
-            return succs
-        groups = self.independence.groups(state, succs)
+        groups = self.independence.groups(state, succs)  # also audits every step (actors: sends)
         if not groups or len(groups) < 2:
             self.stats.full += 1
             return succs
