@@ -149,7 +149,7 @@ def freeze(value: Any, _path: str = "") -> Any:
     if isinstance(value, enum.Enum):
         return value
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        if getattr(t, "__dataclass_params__").frozen:
+        if t.__dataclass_params__.frozen:
             return value
         raise UnfreezableValue(value, _path)
     if isinstance(value, tuple):  # namedtuple
