@@ -33,7 +33,7 @@ it was, which is what makes the restart case a split brain without fencing.
     explore specs/split_brain.py                                          # no faults: holds
     explore specs/split_brain.py --faults partition=1                     # epoch fencing: holds
     explore specs/split_brain.py --param variant=no_epoch --faults partition=1    # split brain: exit 12
-    explore specs/split_brain.py --param variant=no_epoch --faults crash=1        # ... after a crash
+    explore specs/split_brain.py --param variant=no_epoch --faults crash=1        # no partition, a crash: exit 12
 """
 from itertools import pairwise
 

@@ -290,3 +290,35 @@ def test_the_watch_property_catches_a_detector_that_ignores_messages_in_flight(m
     result = explorer.check(Watch, faults="crash=1,restart=0")
     assert violated(result) == ["suspects_only_the_unreachable"]
     assert [s.label for s in result.violations[0].trace.steps] == ["crash a", "b: timer timeout"]
+
+
+# ---------------------------------------------------------------------- the docstrings' commands
+
+def _docstring_commands():
+    """Yields (command args, expected exit) for every `explore specs/...` line of the three docstrings."""
+    import ast
+    import re
+    import shlex
+
+    out = []
+    for path in (THREEPC, BULLY, SPLIT):
+        doc = ast.get_docstring(ast.parse(path.read_text()))
+        for line in doc.splitlines():
+            line = line.strip()
+            if not line.startswith("explore specs/"):
+                continue
+            command, _, comment = line.partition("#")
+            m = re.search(r"exit (\d+)", comment)
+            args = shlex.split(command)[1:]
+            slow = "restart=1" in command  # a liveness graph of ~10,000 states
+            out.append(pytest.param(args, int(m.group(1)) if m else 0, id=" ".join(args),
+                                    marks=[pytest.mark.slow] if slow else []))
+    return out
+
+
+@pytest.mark.parametrize("args,code", _docstring_commands())
+def test_every_command_in_a_docstring_gives_the_exit_code_it_documents(args, code):
+    from tests.conftest import explore
+
+    run = explore(*args)
+    assert run.code == code, run
