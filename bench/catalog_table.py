@@ -106,7 +106,8 @@ def check_name(o: GateOutcome) -> str:
 
 
 def expected(o: GateOutcome) -> str:
-    return "holds" if o.check.verdict == "holds" else f"{o.check.verdict} {o.check.property}"
+    """The verdict the check requires, as `explore check` words it ("holds", "atomicity holds", ...)."""
+    return o.check.describe().rsplit(" -> ", 1)[1]
 
 
 def render(specs: list[SpecRow], outcomes: list[GateOutcome], total_s: float, command: str) -> str:
