@@ -50,15 +50,17 @@ Bugs from the chapter's simplified code, as parameters:
   Safety: every vote this rule grants, the paper's rule grants too, and a refused request leaves the
   voter where `update_term` would, so every state the seed reaches correct Raft reaches: every safety
   property holds (with max_term=3, max_log=2 the seed reaches 50,067 states of correct Raft's
-  50,295, and all invariants hold in both). Progress: the seed refuses a candidate whose log is more
-  up to date but shorter (last term 2, one entry) to a voter holding a longer, stale log (last term
-  1, two entries), which needs max_term >= 3. The declared check `vote_rule=seed` (max_term=3) finds
+  50,295, and all invariants hold in both). Progress: under the seed, a voter holding a longer, stale
+  log (last term 1, two entries) refuses a candidate whose log is more up to date but shorter (last
+  term 2, one entry), which needs max_term >= 3 (with max_term=2 both rules reach the same 7,965
+  states). The declared check `vote_rule=seed` (max_term=3) finds
   an uncontested last election the paper's rule wins and the seed's loses for good, in 14 steps: s1
   holds [1, 1], s2 holds [2, 2], s3 holds [2] and stands in term 3; s1 would vote for it under the
   paper's rule, the seed refuses, and no leader is ever elected (`leader_elected` violated; the
-  correct rule holds in the same configuration, 50,295 states). The seed does not block elections
-  for good: `leader_electable` holds (a server with the most up-to-date log, here s2, can still win
-  a later term), so with unbounded terms it delays elections rather than stopping them.
+  correct rule holds in the same configuration, 50,295 states). The seed does not make elections
+  impossible: `leader_electable` holds (checked up to max_term=3, max_log=2): a server with the most
+  up-to-date log, here s2, would still win a majority in a later term, which the bound leaves out.
+  With unbounded terms it delays elections rather than stopping them.
 
     explore specs/raft.py
     explore specs/raft.py --param n=4 --param quorum=seed
