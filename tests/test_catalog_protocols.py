@@ -178,14 +178,16 @@ def test_no_append_check_breaks_log_matching_in_ten_steps():
     assert result.violations[0].length == 10 == raft_bfs(append_check=False, bad=logs_mismatch)[1]
 
 
-def test_the_seed_vote_rule_is_safe_and_reaches_fewer_states_once_terms_allow_a_refusal():
+def test_the_seed_vote_rule_reaches_the_same_states_until_terms_allow_a_refusal():
     # Every vote the seed rule grants, the paper's rule grants too, so seed states are a subset.
     # With max_term = 2 a refusal needs a candidate whose last term is higher and log shorter,
     # impossible with terms 1 and 2 only: the counts are equal.
     assert raft_bfs(vote_rule="seed")[0] == raft_bfs()[0]
+    # with max_term = 3 it also takes a log of two entries (50,067 states against 50,295 with
+    # max_log = 2: the slow test below); with max_log = 1 the counts are equal again
     small = {"n": 3, "max_term": 3, "max_log": 1}
     seed = explorer.check(RAFT, params={**small, "vote_rule": "seed"})
-    assert violated(seed) == [] and seed.distinct_states == raft_bfs(**small, vote_rule="seed")[0]
+    assert violated(seed) == [] and seed.distinct_states == raft_bfs(**small, vote_rule="seed")[0] == raft_bfs(**small)[0]
 
 
 def stuck_last_election(n, max_term):
