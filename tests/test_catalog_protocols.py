@@ -330,8 +330,8 @@ def test_paxos_state_counts_match_a_naive_reimplementation(params):
 
 
 def test_a_proposer_ignoring_reported_acceptances_makes_learners_disagree_in_fourteen_steps():
-    # ballot 1 chooses "a": prepare, 2 promises, propose, 2 accepts, l1 learns (7 steps); ballot 2:
-    # prepare, promises from a1 (which accepted "a") and a3, propose "b" anyway, 2 accepts, l2 learns
+    # per ballot: prepare, 2 promises, propose, 2 accepts, a learner learns (7 steps); ballot 2's
+    # majority includes an acceptor that accepted "a" before promising, and p2 proposes "b" anyway
     result = explorer.check(PAXOS, params={"variant": "ignore_accepted"})
     assert violated(result) == ["agreement"]
     assert result.violations[0].length == 14 == paxos_bfs(variant="ignore_accepted", bad=learners_disagree)[1]
