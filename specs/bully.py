@@ -12,7 +12,9 @@ Its timeouts are guarded by `self.suspects(p)`, the actor library's timeout-base
 detector: a process looks dead when it is down and everything it sent has arrived, or when a
 partition cuts it off.
 
-Property `one_leader`: at most one live process believes it is the leader. Where it fails:
+Property `one_leader`: at most one live process believes it is the leader. (The stricter reading,
+every live process believes in the same leader, fails in every run while Coordinator messages are
+in flight, so it is a `@reachable` goal instead: `everyone_follows_one_leader`.) Where it fails:
 
 - crashes only, no restart (`--faults crash=2,restart=0`): holds. So does reordering alone: the
   network delivers in-flight messages in any order in every run, faults or not.
