@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 import explorer
 from explorer import action, choose, require
+from explorer.dsl.loader import load_spec
 from explorer.timed import TimedSpec, Zone, within
 from explorer.timed.schedule import TimingError, constraints, solve
 from tests.conftest import SPECS, explore
@@ -378,3 +379,71 @@ def test_a_symbolic_parameter_used_outside_timer_bounds_is_refused():
 
     with pytest.raises(explorer.errors.UsageError, match="used outside timer bounds"):
         timing_boundary(Branchy, "small", symbolic=("ttl",))
+
+
+# ---------------------------------------------------------------- zones against integer time (digitization)
+
+def integer_time_projections(n, fencing, ttl, max_pause, drift):
+    """Discrete states the redis lock reaches when events happen only at integer times (naive, no zones).
+
+    With closed bounds and integer constants, integer times reach every discrete state real times
+    reach (digitization, Henzinger-Manna-Pnueli 1992), so this is an independent second semantics.
+    """
+    clients = "ABC"[:n]
+    lo_lease, hi_lease = max(ttl - drift, 0), ttl + drift
+    init = (None, 0, ("waiting",) * n, (0,) * n, 0, (), False, None, (None,) * n)
+
+    def succ(s):
+        holder, tok, ph, le, smax, writes, expired, lc, pc = s
+        out = []
+        armed = ([(lc, hi_lease)] if lc is not None else []) + [(x, max_pause) for x in pc if x is not None]
+        if all(x + 1 <= hi for x, hi in armed):  # one time unit passes
+            out.append((holder, tok, ph, le, smax, writes, expired, None if lc is None else lc + 1,
+                        tuple(None if x is None else x + 1 for x in pc)))
+        for i, c in enumerate(clients):
+            if ph[i] == "waiting" and holder is None:
+                out.append((c, tok + 1, ph[:i] + ("holding",) + ph[i + 1:], le[:i] + (tok + 1,) + le[i + 1:], smax,
+                            writes, False, 0, pc[:i] + (0,) + pc[i + 1:]))
+            if ph[i] == "holding":
+                npc = pc[:i] + (None,) + pc[i + 1:]
+                if fencing and le[i] < smax:
+                    out.append((holder, tok, ph[:i] + ("rejected",) + ph[i + 1:], le, smax, writes, expired, lc, npc))
+                else:
+                    out.append((holder, tok, ph[:i] + ("wrote",) + ph[i + 1:], le, le[i] if fencing else smax,
+                                writes + ((c, le[i]),), expired, lc, npc))
+            if ph[i] in ("wrote", "rejected"):
+                mine = holder == c
+                out.append((None if mine else holder, tok, ph[:i] + ("done",) + ph[i + 1:], le, smax, writes, expired,
+                            None if mine else lc, pc))
+        if holder is not None and lc >= lo_lease:
+            out.append((None, tok, ph, le, smax, writes, True, None, pc))
+        return out
+
+    seen, frontier = {init}, [init]
+    while frontier:
+        frontier = [t for s in frontier for t in succ(s) if t not in seen and not seen.add(t)]
+    return {s[:7] for s in seen}
+
+
+def zone_projections(**params):
+    m = load_spec(LOCK).model(timing=True, **params)
+    i = m.fields.index("timers")
+    start = [s for s, _ in m.initial_states()]
+    seen, frontier = set(start), list(start)
+    while frontier:
+        frontier = [t for s in frontier for t, _ in m.successors(s) if t not in seen and not seen.add(t)]
+    return {tuple(m.as_dict(s)[f] for f in m.fields if f != "timers") for s in seen}, i
+
+
+def _plain(t):
+    holder, tok, ph, le, smax, writes, expired = t
+    return (holder, tok, tuple(ph.values()) if isinstance(ph, dict) else ph,
+            tuple(le.values()) if isinstance(le, dict) else le, smax, tuple(writes), expired)
+
+
+@pytest.mark.parametrize("ttl,max_pause,drift", [(3, 2, 0), (3, 3, 0), (3, 1, 1), (3, 2, 1), (2, 5, 0)])
+@pytest.mark.parametrize("variant", ["fencing", "no_fencing"])
+def test_zones_reach_the_same_discrete_states_as_integer_time(variant, ttl, max_pause, drift):
+    want = integer_time_projections(2, variant == "fencing", ttl, max_pause, drift)
+    got, _ = zone_projections(variant=variant, ttl=float(ttl), max_pause=float(max_pause), drift=float(drift))
+    assert {_plain(t) for t in got} == want
