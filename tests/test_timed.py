@@ -231,6 +231,9 @@ def test_a_saved_timed_trace_has_times_in_every_format_and_replays(tmp_path):
     assert "t = 10.0: lease_expires" in run.text
     data = json.loads((tmp_path / "mutual_exclusion.json").read_text())
     assert [s["time"] for s in data["steps"]] == [0.0, 10.0, 10.1, 10.2, 10.3]
+    assert data["steps"][1]["state"]["timers"] == {"#repr": "Zone(pause A 10..15)"}  # as it prints
+    itf = json.loads((tmp_path / "mutual_exclusion.itf.json").read_text())
+    assert itf["states"][2]["timers"] == "Zone(pause A 10..15)"
     jsonschema = pytest.importorskip("jsonschema")
     jsonschema.validate(data, json.loads((SPECS.parent / "docs" / "trace.schema.json").read_text()))
     assert "10. t = " not in (dot := (tmp_path / "mutual_exclusion.dot").read_text())

@@ -29,7 +29,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import Any
+from typing import Any, ClassVar
 
 Bound = Fraction | None  # None = +infinity
 
@@ -71,6 +71,8 @@ class Zone:
     Immutable, hashable and stable-hashable, so it is an ordinary state field. Build it with
     `Zone()` and change it only through `start`, `fire`, `cancel` and `settle`, which keep it canonical.
     """
+
+    json_as_text: ClassVar[bool] = True  # trace files show it as it prints (explorer/trace/json_io.py)
 
     timers: tuple[tuple[str, Fraction, Bound], ...] = ()  # sorted by name: (name, lo, hi)
     dbm: tuple[tuple[Bound, ...], ...] = ((Fraction(0),),)

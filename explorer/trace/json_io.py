@@ -36,6 +36,7 @@ import dataclasses
 import enum
 import json
 import math
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -97,6 +98,8 @@ def encode_value(v: Any) -> Any:
         return {"#msg": v.name, "fields": {k: encode_value(x) for k, x in v.fields}}
     if t is Opaque:
         return {"#repr": v.text}
+    if getattr(t, "json_as_text", False) or t is Fraction:  # a timed spec's Zone, exact times: as they print
+        return {"#repr": repr(v) if t is not Fraction else str(v)}
     if dataclasses.is_dataclass(v) and not isinstance(v, type):
         return {"#msg": t.__name__, "fields": {f.name: encode_value(getattr(v, f.name)) for f in dataclasses.fields(v)}}
     if isinstance(v, tuple) and hasattr(v, "_fields"):  # a namedtuple
@@ -369,6 +372,10 @@ def itf_value(v: Any) -> Any:
         return {"tag": v.name, "value": {"#tup": []}}
     if t is DecodedMessage:
         return _variant(v.name, v.fields)
+    if t is Fraction:  # exact times (explorer.timed): an integer when whole, else "21/2"
+        return itf_value(v.numerator) if v.denominator == 1 else str(v)
+    if getattr(t, "json_as_text", False):  # a timed spec's Zone: as it prints
+        return repr(v)
     if dataclasses.is_dataclass(v) and not isinstance(v, type):
         return _variant(t.__name__, [(f.name, getattr(v, f.name)) for f in dataclasses.fields(v)])
     if isinstance(v, tuple) and hasattr(v, "_fields"):
