@@ -325,7 +325,8 @@ def boundary_cmd(spec, params, ranges, overs, depth, method, max_states, out_dir
     from .symbolic.boundary import render_boundary, symbolic_params_of
 
     cls = load_spec(spec)
-    bounds = symbolic_params_of(cls)
+    given = _params(params)
+    bounds = {k: v for k, v in symbolic_params_of(cls).items() if k not in given}  # --param fixes a symbolic one
     bounds.update(_int_ranges(ranges, "--range"))
     over = {k: list(range(lo, hi + 1)) for k, (lo, hi) in _int_ranges(
         [o for o in overs if ".." in o], "--over").items()}
@@ -335,8 +336,7 @@ def boundary_cmd(spec, params, ranges, overs, depth, method, max_states, out_dir
             over[name.strip()] = [int(v) for v in values.split(",") if v.strip()]
         except ValueError:
             raise UsageError(f"--over {o!r}: expected NAME=V1,V2,... or NAME=LO..HI with integers") from None
-    b = boundary(spec, params=_params(params), bounds=bounds, over=over, depth=depth, method=method,
-                 max_nodes=max_states)
+    b = boundary(spec, params=given, bounds=bounds, over=over, depth=depth, method=method, max_nodes=max_states)
     data = b.as_json()
     if out_dir and b.unsafe_trace is not None:
         from .trace.render import write_outputs

@@ -96,3 +96,9 @@ def test_the_bmc_method_from_the_command_line_finds_the_same_formula_within_its_
         want = sum(min(k, limit) > cost for cost in range(1, 4) for limit in range(0, 5))
         assert short["unsafe_points"] == want and short["depth"] == k, (k, short)
     assert want == 3 + 2  # depth 3: cost 1 with limit 2..4, cost 2 with limit 3..4
+
+
+def test_a_param_given_on_the_command_line_fixes_a_symbolic_parameter():
+    data = json.loads(explore("boundary", SPECS / "quorum.py", "--param", "n=2", "--json").out)
+    assert data["swept"] == {} and data["unknowns"] == {"r": [1, 3], "w": [1, 3]}
+    assert data["formula"] == "r + w > 2" and data["unsafe_points"] == 1 and data["invalid_points"] == 5

@@ -205,7 +205,7 @@ def find_boundary(spec_cls: type, *, params: dict[str, Any] | None = None,
     if method == "bmc" and depth is None:
         raise UsageError("the bmc method needs a bound: depth=K (--depth K)")
     params = dict(params or {})
-    declared = symbolic_params_of(spec_cls)
+    declared = {k: v for k, v in symbolic_params_of(spec_cls).items() if k not in params}  # a given value wins
     bounds = dict(bounds if bounds is not None else declared)
     unknown = [n for n in [*bounds, *(over or {})] if n not in spec_cls._param_defs]
     if unknown:
