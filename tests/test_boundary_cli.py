@@ -102,3 +102,50 @@ def test_a_param_given_on_the_command_line_fixes_a_symbolic_parameter():
     data = json.loads(explore("boundary", SPECS / "quorum.py", "--param", "n=2", "--json").out)
     assert data["swept"] == {} and data["unknowns"] == {"r": [1, 3], "w": [1, 3]}
     assert data["formula"] == "r + w > 2" and data["unsafe_points"] == 1 and data["invalid_points"] == 5
+
+
+IN_A_MESSAGE = '''
+from explorer import Message, Node, Protocol, invariant, on, param, require, timer
+
+
+class Num(Message):
+    v: int
+
+
+class Sender(Node):
+    sent = False
+
+    @timer
+    def go(self):
+        require(not self.sent)
+        self.sent = True
+        self.send("b", Num(v=self.world.k))
+
+
+class Receiver(Node):
+    got = 0
+
+    @on(Num)
+    def num(self, msg, sender):
+        self.got = msg.v
+
+
+class Relay(Protocol):
+    k = param(1, symbolic=True, bounds=(1, 3))
+
+    def nodes(self):
+        return {"a": Sender(), "b": Receiver()}
+
+    @invariant
+    def small(self):
+        return self.node("b").got <= 2
+'''
+
+
+def test_a_symbolic_parameter_sent_in_a_message_is_refused_by_name_and_the_sweep_handles_it(write_spec):
+    spec = write_spec(IN_A_MESSAGE)
+    run = explore("boundary", spec)
+    assert run.code == 3 and "symbolic parameter value k into a message" in run.err and "--method sweep" in run.err
+    assert "Traceback" not in run.err, run
+    data = json.loads(explore("boundary", spec, "--method", "sweep", "--json").out)
+    assert data["formula"] == "3 > k" and data["unsafe_witness"] == {"k": 3} and data["verified"] is False

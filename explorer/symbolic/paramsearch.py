@@ -31,7 +31,7 @@ from ..dsl.model import _Ctx, user_frame
 from ..dsl.values import UnfreezableValue, freeze
 from ..errors import SpecError
 from . import values as symvalues
-from .values import SInt, SymbolicUnsupported, SymRun, concrete
+from .values import SInt, Sym, SymbolicUnsupported, SymRun, concrete
 
 
 @dataclass
@@ -146,6 +146,14 @@ class ParamSearch:
                                 where=user_frame(e, files) or where,
                                 hint="a symbolic parameter may be compared, added and branched on; "
                                 "to store it in the state it must have bounds") from None
+            except UnfreezableValue as e:
+                if not isinstance(e.value, Sym):
+                    raise
+                raise SpecError(f"{what} puts the symbolic parameter value {e.value.ex} into a message or another "
+                                "frozen value, which `explore boundary`'s Z3 methods cannot hold",
+                                where=user_frame(e, files) or where,
+                                hint="use --method sweep (the explicit engine at every point), or keep the "
+                                "parameter out of messages (read it from self.world where it is needed)") from None
             except Exception as e:  # noqa: BLE001 - user code
                 if self.solver.check(*run.pc) == z3.unsat:
                     out = _OFF
