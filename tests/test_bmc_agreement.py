@@ -32,7 +32,11 @@ def _catalog() -> list[tuple[str, type, object]]:
     for path in sorted(SPECS.glob("*.py")):
         if path.name.startswith("_"):
             continue
-        for cls in spec_classes(load_module(path)):
+        try:  # a spec being written may not load yet: tests/test_catalog_consistency.py reports that
+            classes = spec_classes(load_module(path))
+        except Exception:  # noqa: BLE001
+            continue
+        for cls in classes:
             for chk in getattr(cls, "checks", None) or [None]:
                 out.append((path.stem, cls, chk))
     return out
