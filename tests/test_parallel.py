@@ -7,6 +7,9 @@ that children really ran and their results were adopted, so a silently sequentia
 """
 from __future__ import annotations
 
+import json
+import sys
+
 import pytest
 from hypothesis import HealthCheck, given, settings
 
@@ -179,3 +182,18 @@ def test_a_local_dask_cluster_gives_the_same_counts_and_traces(split_every_level
 def test_a_cluster_needs_the_spec_as_a_file_the_workers_can_load():
     with pytest.raises(UsageError, match="file path"):
         explorer.check(Grid, cluster="tcp://127.0.0.1:9")
+
+
+def test_the_cli_passes_workers_through_and_reports_the_same_counts():
+    run = explore(TWOPHASE, "--param", "n=3", "--workers", "2", "--json")
+    assert run.code == 0, run
+    summary_json = json.loads(run.out)
+    states, transitions = twophase_closed_form(3)
+    assert (summary_json["distinct_states"], summary_json["transitions"]) == (states, transitions)
+
+
+def test_a_cluster_without_dask_installed_says_how_to_install_it(monkeypatch):
+    monkeypatch.setitem(sys.modules, "distributed", None)  # `import distributed` raises ImportError
+    with pytest.raises(UsageError, match="not installed") as e:
+        explorer.check(TWOPHASE, params={"n": 2}, cluster="tcp://127.0.0.1:9")
+    assert "explorer[dask]" in e.value.hint
