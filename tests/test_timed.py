@@ -450,3 +450,129 @@ def test_zones_reach_the_same_discrete_states_as_integer_time(variant, ttl, max_
     want = integer_time_projections(2, variant == "fencing", ttl, max_pause, drift)
     got, _ = zone_projections(variant=variant, ttl=float(ttl), max_pause=float(max_pause), drift=float(drift))
     assert {_plain(t) for t in got} == want
+
+
+# ---------------------------------------------------------------- actors: a bound on message delays
+
+from explorer import Message, on  # noqa: E402
+
+
+class Ping(Message):
+    pass
+
+
+class Pong(Message):
+    pass
+
+
+class Client(Node):
+    got = False
+    timed_out = False
+
+    def on_start(self):
+        self.send("server", Ping())
+        self.set_timer("timeout")
+
+    @timer(after=lambda node: node.world.limit)
+    def timeout(self):
+        self.timed_out = True
+
+    @on(Pong)
+    def pong(self, msg, sender):
+        self.got = True
+        self.cancel_timer("timeout")
+
+
+class Server(Node):
+    @on(Ping)
+    def ping(self, msg, sender):
+        self.send(sender, Pong())
+
+
+class RoundTrip(Protocol):
+    """A request and its reply, each delayed 0..hi; the client gives up `limit` after sending.
+
+    By hand: the reply is back by 2*hi, so the client can time out iff 2*hi >= limit (closed bounds).
+    """
+
+    hi = param(2.0)
+    limit = param(5.0)
+
+    def delay(self):
+        return (0, self.hi)
+
+    def nodes(self):
+        return {"client": Client(), "server": Server()}
+
+    @invariant
+    def no_spurious_timeout(self):
+        return not self.node("client").timed_out
+
+
+@pytest.mark.parametrize("hi,limit", [(2.0, 5.0), (2.5, 5.0), (2.4, 5.0), (3.0, 5.0), (1.0, 2.0), (0.9, 2.0)])
+def test_a_message_delay_bound_decides_whether_a_timeout_is_spurious(hi, limit):
+    r = explorer.check(RoundTrip, params={"hi": hi, "limit": limit})
+    assert (violated(r) == ["no_spurious_timeout"]) == (2 * hi >= limit), violated(r)
+
+
+def test_a_lost_or_partitioned_request_makes_the_timeout_fire_at_its_deadline():
+    from explorer.timed.show import step_times
+
+    for faults in ("loss=1", "partition=1"):
+        r = explorer.check(RoundTrip, faults=faults)
+        assert violated(r) == ["no_spurious_timeout"], faults
+        t = r.violations[0].trace
+        assert step_times(t)[t.length] == "t = 5.0"  # the timeout fires exactly at its deadline
+
+
+class Sender(Node):
+    def on_start(self):
+        self.send("b", Ping())  # at 0
+        self.set_timer("again")
+
+    @timer(after=2)
+    def again(self):
+        self.send("b", Ping())  # at 2: a second, identical copy
+
+
+class Sink(Node):
+    count = 0
+    seen = None
+
+    def on_start(self):
+        self.set_timer("look")
+
+    @on(Ping)
+    def got(self, msg, sender):
+        self.count += 1
+
+    @timer(after=lambda node: node.world.look_at)
+    def look(self):
+        self.seen = self.count
+
+
+class TwoCopies(Protocol):
+    """Two identical Pings sent at 0 and 2, each delayed 0..3; b looks at its count at `look_at`.
+
+    By hand: the first copy is in by 3, the second by 5; at look_at b has seen at least
+    (look_at > 3) + (look_at > 5) of them (at exactly 3 or 5 the look may come first).
+    """
+
+    delay = (0, 3)
+    look_at = param(3.5)
+    need = param(1)
+
+    def nodes(self):
+        return {"a": Sender(), "b": Sink()}
+
+    @invariant
+    def enough_seen(self):
+        seen = self.node("b").seen
+        return seen is None or seen >= self.need
+
+
+@pytest.mark.parametrize("look_at,need", [(3.5, 1), (3.0, 1), (4.5, 2), (5.5, 2), (5.0, 2), (1.0, 1)])
+def test_two_identical_messages_in_flight_keep_their_own_clocks(look_at, need):
+    r = explorer.check(TwoCopies, params={"look_at": look_at, "need": need})
+    guaranteed = (look_at > 3) + (look_at > 5)
+    assert (violated(r) == []) == (guaranteed >= need), violated(r)

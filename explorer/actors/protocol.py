@@ -65,6 +65,8 @@ class Protocol(Spec):
     fifo: ClassVar[bool] = False
     #: Which partitions the `partition` fault may create: any, isolate_one or majority.
     partition_family: ClassVar[str] = "any"
+    #: bounded message delays (explorer.timed): (lo, hi), a number, or a method returning one; None: unbounded
+    delay: ClassVar[Any] = None
 
     def __init_subclass__(cls, **kw: Any) -> None:
         cls.abstract = cls.__dict__.get("abstract", False)
@@ -159,7 +161,53 @@ class Protocol(Spec):
             else:
                 k = (src, dst, m)
                 net[k] = net.get(k, 0) + 1
+                if self._delayed:
+                    self._start_msg_clock(k)
         return out
+
+    # ------------------------------------------------------------------ bounded message delays
+    # Each copy of a message in flight has a clock `msg src→dst Msg(...) #k`, k = 0..j-1 for the j copies
+    # sent under the bound; a copy whose bound a partition removed has none (it may arrive any time).
+
+    def _msg_prefix(self, key: tuple) -> str:
+        return f"msg {key[0]}→{key[1]} {show(key[2])} #"
+
+    def _timed_copies(self, key: tuple) -> int:
+        prefix = self._msg_prefix(key)
+        return sum(1 for n in self.timers.names if n.startswith(prefix))
+
+    def _start_msg_clock(self, key: tuple) -> None:
+        from ..timed.spec import _bounds, _show
+
+        d = type(self).delay
+        lo, hi = _bounds("message delay", d(self) if callable(d) else d)
+        name = self._msg_prefix(key) + str(self._timed_copies(key))
+        self.timers = self.timers.start(name, lo, hi)
+        self.__dict__.setdefault("_timing", []).append(("start", name, _show(lo), _show(hi)))
+
+    def _take_msg_clock(self, key: tuple, arrives: bool) -> None:
+        """One copy of `key` leaves the network: it arrives (within its bound) or is lost (no constraint)."""
+        j = self._timed_copies(key)
+        if j == 0:
+            return
+        untimed = self._net()[key] - j
+        options = list(range(j)) + ([None] if untimed > 0 else [])
+        k = choose(options, "copy") if len(options) > 1 else options[0]
+        if k is None:
+            return
+        prefix, z = self._msg_prefix(key), self.timers
+        log = self.__dict__.setdefault("_timing", [])
+        if arrives:
+            z = z.fire(prefix + str(k))
+            require(z is not None)
+            log.append(("fire", prefix + str(k)))
+        else:
+            z = z.cancel(prefix + str(k))
+            log.append(("cancel", prefix + str(k)))
+        for i in range(k + 1, j):  # keep the copies numbered 0..j-2
+            z = z.rename(prefix + str(i), prefix + str(i - 1))
+            log.append(("rename", prefix + str(i), prefix + str(i - 1)))
+        self.timers = z
 
     def _net(self) -> dict:
         """The network for this step: a cheap working copy (its messages are already frozen)."""
@@ -247,9 +295,16 @@ class Protocol(Spec):
                 hint=f"add a handler to {cls.__name__} (it may do nothing), or do not send it {type(msg).__name__}",
             )
         if not keep:
+            if self._delayed:
+                self._take_msg_clock(key, arrives=True)
             self._remove(key)
         oracle_mark = _oracle_len()
-        out = self._run_node(dst, None, (msg, src), fn=handler)
+        try:
+            out = self._run_node(dst, None, (msg, src), fn=handler)
+        except Disabled:
+            if keep or not self._delayed:
+                raise
+            out = []  # under a delay bound a message arrives by its deadline; if the handler's guards are false, it is ignored
         chosen = _oracle_labels_since(oracle_mark)
         extra = f" [{chosen}]" if chosen else ""
         verb = "duplicate" if kind == "dup" else ""
@@ -262,6 +317,8 @@ class Protocol(Spec):
     def deliver(self) -> None:
         key = choose(self._deliverable())
         if key[1] in self.crashed:
+            if self._delayed:
+                self._take_msg_clock(key, arrives=True)
             self._remove(key)
             self._step(f"{key[0]}→{key[1]} {show(key[2])} lost ({key[1]} is down)", kind="drop", node=key[1],
                        src=key[0], dst=key[1], msg=show(key[2]), msg_type=type(key[2]).__name__, sends=[])
@@ -299,6 +356,8 @@ class Protocol(Spec):
         keys = sorted({(s, d, m) for (s, d), q in net.items() for m in q} if self.fifo else set(net), key=_msg_key)
         key = choose(keys)
         self._spend("loss")
+        if self._delayed:
+            self._take_msg_clock(key, arrives=False)
         self._remove(key)
         self._step(f"lose {key[0]}→{key[1]} {show(key[2])}", kind="loss", node=key[1], src=key[0], dst=key[1],
                    msg=show(key[2]), msg_type=type(key[2]).__name__)
@@ -354,6 +413,15 @@ class Protocol(Spec):
         blocks = choose(self._partitions)
         self._spend("partition")
         self.partition = blocks
+        if self._delayed:  # the messages the partition cuts lose their delay bound
+            z = self.timers
+            for name in z.names:
+                if name.startswith("msg "):
+                    src, dst = name[4:].split(" ", 1)[0].split("→")
+                    if not _same_block(blocks, src, dst):
+                        z = z.cancel(name)
+                        self.__dict__.setdefault("_timing", []).append(("cancel", name))
+            self.timers = z
         shown = " | ".join(",".join(sorted(b)) for b in sorted(blocks, key=sorted))
         self._step(f"partition {shown}", kind="partition", blocks=[sorted(b) for b in sorted(blocks, key=sorted)])
 
@@ -447,8 +515,14 @@ class ProtocolModel(SpecModel):
             "_ids": ids,
             "_faults": dict(self.faults_budget),
             "_partitions": partitions(ids, fam) if "partition" in self.faults_budget else [],
-            "_timed": any(c._timer_after for c in blueprint.values()),
+            "_timed": any(c._timer_after for c in blueprint.values()) or cls.delay is not None,
+            "_delayed": cls.delay is not None,
         })
+        if cls.delay is not None and cls.fifo:
+            from ..dsl.model import _class_where
+
+            raise SpecError(f"{cls.__name__}: a delay bound on a fifo network is not supported",
+                            where=_class_where(cls), hint="drop fifo = True, or the delay")
         self.interpreted_only = self._base["_timed"]  # time passes after each step: see _run
         kinds = set(self.faults_budget)
         keep = {"deliver", "fire_timer"}

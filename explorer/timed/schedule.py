@@ -52,6 +52,8 @@ def constraints(initial_timers: Sequence[tuple[str, Any, Any]], steps: Sequence[
                     cs.append(t[k] - t[i] <= _q(hi))
             elif kind == "cancel":
                 armed.pop(name, None)
+            elif kind == "rename":  # a message copy renumbered (actors with a delay bound): same clock
+                armed[op[2]] = armed.pop(name)
     return t, cs
 
 

@@ -137,6 +137,11 @@ class Zone:
             return self
         return _drop(self.timers, [list(r) for r in self.dbm], self._index(name))
 
+    def rename(self, old: str, new: str) -> Zone:
+        """Renames timer `old` to `new` (the clock keeps its value): for renumbering message copies."""
+        timers = [(new if t[0] == old else t[0], t[1], t[2]) for t in self.timers]
+        return _sorted(timers, [list(r) for r in self.dbm], settled=self.settled)
+
     def settle(self) -> Zone:
         """Lets time pass after an event: up to every armed timer's deadline. Returns the canonical zone."""
         m = [list(r) for r in self.dbm]
