@@ -576,3 +576,8 @@ def test_two_identical_messages_in_flight_keep_their_own_clocks(look_at, need):
     r = explorer.check(TwoCopies, params={"look_at": look_at, "need": need})
     guaranteed = (look_at > 3) + (look_at > 5)
     assert (violated(r) == []) == (guaranteed >= need), violated(r)
+
+
+def test_symmetry_is_refused_on_timed_specs_whose_clock_names_hold_node_ids():
+    with pytest.raises(explorer.errors.UsageError, match="timed spec"):
+        explorer.check(Watch, symmetry=True)

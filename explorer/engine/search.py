@@ -350,6 +350,9 @@ def violation_key(prop: str, last: Any) -> tuple[str, str]:
     return (prop, f"{last.action} {what}" if what else last.action)
 
 
+FIELD_TIMED = "timers"  # the zone field of a timed spec (explorer.timed)
+
+
 def _fingerprinter(model: Any, opts: Options):
     """A plain Fingerprinter, or with --symmetry one that fingerprints canonical representatives."""
     if not opts.symmetry:
@@ -357,6 +360,9 @@ def _fingerprinter(model: Any, opts: Options):
     from ..errors import UsageError
     from .symmetry import SymmetricFingerprinter, declares_symmetry, symmetry_groups
 
+    if FIELD_TIMED in getattr(model, "fields", ()) and getattr(model, "interpreted_only", False):
+        raise UsageError(f"--symmetry: {model.name} is a timed spec; its zone names timers after node ids, "
+                         "which the symmetry reduction does not rename", hint="drop --symmetry")
     if not declares_symmetry(model):
         raise UsageError(f"--symmetry: {model.name} declares no interchangeable ids",
                          hint='declare them: n = param(3, symmetric=True) in a plain spec, '
