@@ -68,6 +68,11 @@ def run_model(model: Any, options: Options, *, spec_file: str | None = None,
         from .engine.parallel import check_parallel_options
 
         check_parallel_options(model, options)
+    if options.por and getattr(model, "interpreted_only", False) and "timers" in model.fields:
+        from .errors import UsageError
+
+        raise UsageError(f"--por: {model.name} is a timed spec: steps of different nodes do not commute once "
+                         "their times are constrained (the zone depends on their order)", hint="run without --por")
     if options.por:  # partial-order reduction: interpreted BFS over stubborn subsets (engine/por.py)
         from .actors.independence import for_model
         from .engine.por import run_por

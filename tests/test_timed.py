@@ -581,3 +581,8 @@ def test_two_identical_messages_in_flight_keep_their_own_clocks(look_at, need):
 def test_symmetry_is_refused_on_timed_specs_whose_clock_names_hold_node_ids():
     with pytest.raises(explorer.errors.UsageError, match="timed spec"):
         explorer.check(Watch, symmetry=True)
+
+
+def test_partial_order_reduction_is_refused_on_timed_actor_specs():
+    with pytest.raises(explorer.errors.UsageError, match="do not commute"):
+        explorer.check(Watch, por=True)
