@@ -207,3 +207,19 @@ def test_a_timed_spec_is_refused_by_the_z3_methods_with_a_pointer_to_the_sweep()
     spec = load_spec(SPECS / "redis_lock.py")
     with pytest.raises(SpecError, match="timed spec"):
         find_boundary(spec, params={"timing": True}, bounds={"max_pause": (7, 9)})
+
+
+def test_the_sweep_agrees_point_by_point_with_z3s_timing_boundary_on_redis_lock():
+    import z3
+
+    from explorer.timed.boundary import timing_boundary
+
+    params = {"variant": "no_fencing", "timing": True}
+    names = ("ttl", "max_pause", "drift")
+    z3_found = timing_boundary(SPECS / "redis_lock.py", "mutual_exclusion", symbolic=names, params=params)
+    sweep = find_boundary(load_spec(SPECS / "redis_lock.py"), params=params, method="sweep", trace=False,
+                          bounds={"ttl": (8, 10), "max_pause": (6, 10), "drift": (0, 2)})
+    assert len(sweep.safe) + len(sweep.unsafe) == 3 * 5 * 3 and sweep.safe and sweep.unsafe
+    for p in sweep.safe + sweep.unsafe:
+        at = z3.simplify(z3.substitute(z3_found.unsafe, *[(z3.Real(n), z3.RealVal(p[n])) for n in names]))
+        assert (z3.is_true(at) or z3.is_false(at)) and z3.is_true(at) == (p in sweep.unsafe), (p, at)
