@@ -310,22 +310,37 @@ def render_cmd(trace_file, fmt, output, spec) -> None:
 @click.option("--over", "overs", multiple=True, metavar="NAME=V1,V2,...",
               help="Sweep a concrete parameter over these values; it becomes a variable of the formula.")
 @click.option("--depth", type=int, default=None, help="Only runs of at most N steps (required by --method bmc).")
-@click.option("--method", type=click.Choice(["explicit", "bmc", "sweep"]), default="explicit", show_default=True,
+@click.option("--method", type=click.Choice(["explicit", "bmc", "sweep", "timing"]), default="explicit",
+              show_default=True,
               help="explicit: concrete states, parameters as Z3 unknowns (untimed specs); bmc: Z3 unrolling (plain "
-              "specs); sweep: the explicit engine at every point (any spec, no Z3).")
+              "specs); sweep: the explicit engine at every point (any spec, no Z3); timing: real-valued delays of a "
+              "timed spec as Z3 unknowns (--unknown).")
+@click.option("--unknown", "unknowns", multiple=True, metavar="NAME",
+              help="--method timing: a delay parameter (ttl, max_pause, drift) to treat as a real Z3 unknown.")
+@click.option("--property", "prop", default=None, metavar="NAME",
+              help="--method timing: the invariant to bound (default: the spec's only invariant).")
 @click.option("--max-states", type=int, default=None, help="Stop each search after N (state, condition) pairs.")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), default=None,
               help="Write the counterexample at the unsafe witness here (as --out of explore SPEC.py).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object with the boundary on stdout.")
 @_guard
-def boundary_cmd(spec, params, ranges, overs, depth, method, max_states, out_dir, as_json) -> None:
+def boundary_cmd(spec, params, ranges, overs, depth, method, unknowns, prop, max_states, out_dir, as_json) -> None:
     """Find with Z3 when SPEC.py's invariants hold, as a formula over its symbolic parameters."""
     from .api import boundary
     from .dsl.loader import load_spec
-    from .symbolic.boundary import render_boundary, symbolic_params_of
+    from .symbolic.boundary import render_boundary, render_timing, symbolic_params_of, timing_route
 
     cls = load_spec(spec)
     given = _params(params)
+    if method == "timing":
+        data, trace = timing_route(cls, given, unknowns, prop, spec_file=str(spec).split("::")[0])
+        if out_dir and trace is not None:
+            from .trace.render import write_outputs
+
+            data["files"] = {k: str(p) for k, p in write_outputs(trace, Path(out_dir), "unsafe_witness").items()}
+        click.echo(json.dumps({"spec": cls.__name__, **data}, default=str) if as_json else
+                   render_timing(data, cls, trace, color=_color(sys.stdout)))
+        sys.exit(0)
     bounds = {k: v for k, v in symbolic_params_of(cls).items() if k not in given}  # --param fixes a symbolic one
     bounds.update(_int_ranges(ranges, "--range"))
     over = {k: list(range(lo, hi + 1)) for k, (lo, hi) in _int_ranges(

@@ -149,3 +149,25 @@ def test_a_symbolic_parameter_sent_in_a_message_is_refused_by_name_and_the_sweep
     assert "Traceback" not in run.err, run
     data = json.loads(explore("boundary", spec, "--method", "sweep", "--json").out)
     assert data["formula"] == "3 > k" and data["unsafe_witness"] == {"k": 3} and data["verified"] is False
+
+
+def test_the_timing_method_gives_redis_locks_relation_from_z3_with_a_replayable_witness(tmp_path):
+    args = ["boundary", SPECS / "redis_lock.py", "--param", "variant=no_fencing", "--param", "timing=true",
+            "--method", "timing", "--unknown", "ttl", "--unknown", "max_pause", "--unknown", "drift"]
+    run = explore(*args, "--property", "mutual_exclusion", "--json", "--out", tmp_path)
+    assert run.code == 0, run
+    data = json.loads(run.out)
+    assert data["unsafe_formula"] == "ttl <= max_pause + drift" and data["fitted"] is True
+    u, s = data["unsafe_witness"], data["safe_witness"]
+    assert u["ttl"] <= u["max_pause"] + u["drift"] and s["ttl"] > s["max_pause"] + s["drift"]
+    replay = explore("replay", data["files"]["json"])
+    assert replay.code == 12 and "still violates mutual_exclusion" in replay.out, replay
+    fenced = explore(*args[:2], *args[4:], "--property", "mutual_exclusion", "--json")  # the default: fencing
+    assert json.loads(fenced.out)["unsafe_formula"].startswith("false") and json.loads(fenced.out)["unsafe_witness"] is None
+
+
+def test_the_timing_method_says_what_it_needs():
+    run = explore("boundary", SPECS / "redis_lock.py", "--method", "timing", "--property", "mutual_exclusion")
+    assert run.code == 2 and "--unknown NAME" in run.err, run
+    run = explore("boundary", SPECS / "quorum.py", "--method", "timing", "--unknown", "r")
+    assert run.code == 2 and "Traceback" not in run.err, run

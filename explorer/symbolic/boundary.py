@@ -336,6 +336,73 @@ def _fit(names: tuple[str, ...], safe: list[dict], unsafe: list[dict], max_coef:
     return tuple(coefs), c
 
 
+def timing_route(spec_cls: type, params: dict[str, Any], unknowns: Sequence[str], prop: str | None,
+                 spec_file: str | None = None) -> tuple[dict[str, Any], Trace | None]:
+    """`explore boundary --method timing`: explorer.timed's Z3 timing boundary over real-valued delays.
+
+    Returns its JSON object and the explicit engine's counterexample at the unsafe witness.
+    """
+    from ..timed.boundary import timing_boundary
+
+    invs = [p.name for p in spec_cls._properties if p.kind == "invariant"]
+    if prop is None:
+        if len(invs) != 1:
+            raise UsageError(f"--method timing needs --property NAME: {spec_cls.__name__} has the invariants "
+                             f"{', '.join(invs) or 'none'}")
+        prop = invs[0]
+    if not unknowns:
+        raise UsageError("--method timing needs the delays to treat as unknowns: --unknown NAME (repeatable)",
+                         hint="e.g. --unknown ttl --unknown max_pause --unknown drift")
+    t0 = time.perf_counter()
+    b = timing_boundary(spec_cls, prop, symbolic=tuple(unknowns), params=params)
+    data = {"result": "boundary", "method": "timing", "property": prop, "params": list(unknowns),
+            "unsafe_formula": b.unsafe_text, "fitted": b.fitted, "violating_paths": b.paths,
+            "unsafe_witness": _numbers(b.unsafe_witness), "safe_witness": _numbers(b.safe_witness),
+            "unsafe_trace_length": None, "notes": list(b.notes)}
+    trace = None
+    if b.unsafe_witness is not None:  # a real run at the witness, by the explicit timed search
+        from ..api import run_model
+        from ..engine.options import Options
+
+        model = spec_cls.build_model({**params, **data["unsafe_witness"]})
+        r = run_model(model, Options(progress=False), spec_file=spec_file)
+        bad = [v for v in r.violations if v.trace is not None and v.property == prop]
+        if bad:
+            trace = bad[0].trace
+            data["unsafe_trace_length"] = len(trace.steps)
+        else:
+            data["notes"].append(f"the explicit timed search found no violation of {prop} at the unsafe witness")
+    data["elapsed_s"] = round(time.perf_counter() - t0, 3)
+    return data, trace
+
+
+def _numbers(point: dict[str, Any] | None) -> dict[str, Any] | None:
+    """Fractions as ints or floats, for JSON and for --param-like values."""
+    if point is None:
+        return None
+    return {k: int(v) if v == int(v) else float(v) for k, v in point.items()}
+
+
+def render_timing(data: dict[str, Any], spec_cls: type, trace: Trace | None, color: bool = False) -> str:
+    """Returns the timing boundary as the terminal shows it."""
+    from ..trace.text import render_text
+
+    def show(p: dict[str, Any] | None) -> str:
+        return " ".join(f"{k}={v}" for k, v in sorted(p.items())) if p else "none"
+
+    lines = [f"Boundary of {spec_cls.__name__}: Z3 unknowns {', '.join(data['params'])} (real-valued delays; "
+             f"explorer.timed timing boundary over {data['violating_paths']} violating paths, {data['elapsed_s']:.2f}s)",
+             "", f"  {data['property']} fails iff {data['unsafe_formula']}",
+             "  (proved equivalent by Z3 within the domain: parameters >= 0, every timer's lo >= 0 and hi >= lo)"
+             if data["fitted"] else "  (the simplified Z3 formula: no small linear inequality is equivalent)",
+             *data["notes"], "", f"safe witness:   {show(data['safe_witness'])}",
+             f"unsafe witness: {show(data['unsafe_witness'])}"
+             + (f"  {data['property']} fails in {data['unsafe_trace_length']} steps:" if trace else "")]
+    if trace is not None:
+        lines += ["", render_text(trace, color=color)]
+    return "\n".join(lines)
+
+
 def render_boundary(b: Boundary, spec_cls: type, color: bool = False) -> str:
     """Returns the boundary as the terminal shows it: the formula, the witnesses, the counterexample."""
     from ..trace.text import render_text
@@ -388,4 +455,5 @@ def _render(names: tuple[str, ...], coefs: Sequence[int], c: int) -> str:
     return f"{side(left, lc)} > {side(right, rc)}"
 
 
-__all__ = ["Boundary", "find_boundary", "render_boundary", "symbolic_param", "symbolic_params_of"]
+__all__ = ["Boundary", "find_boundary", "render_boundary", "render_timing", "symbolic_param",
+           "symbolic_params_of", "timing_route"]
