@@ -124,13 +124,16 @@ def test_generated_specs_same_verdicts(n, loners, k, cap, edges, watch, limit, f
     es = ",".join(f"w{a}>w{b}" for a, b in sorted(edges) if a != b and a <= n and b <= n)
     ws = ",".join(f"w{w}" for w in sorted(watch) if w <= n)
     params = {"n": n, "loners": loners, "k": k, "cap": cap, "edges": es, "watch": ws, "limit": limit}
-    full, red = _both(Mesh, params, faults, deadlock=True, max_violations=5)
-    assert sorted(v.property for v in red.violations) == sorted(v.property for v in full.violations)
+    full, red = _both(Mesh, params, faults, deadlock=True, max_violations=100)
+    # the same properties fail (a property may be reported once per last step: the reduced search
+    # reaches a deadlock by fewer different last steps, so compare sets)
+    assert {v.property for v in red.violations} == {v.property for v in full.violations}
     assert red.distinct_states <= full.distinct_states
-    for vf, vr in zip(sorted(full.violations, key=lambda v: v.property),
-                      sorted(red.violations, key=lambda v: v.property), strict=True):
-        if vf.trace is not None and vf.property != "deadlock":
-            assert vr.trace.length >= vf.trace.length
+    shortest = {}
+    for v in full.violations:
+        shortest[v.property] = min(shortest.get(v.property, 99), v.trace.length)
+    for v in red.violations:
+        assert v.trace.length >= shortest[v.property]
 
 
 # --------------------------------------------------------------------------- the catalog

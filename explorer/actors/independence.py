@@ -11,9 +11,13 @@ other copies). Two nodes' steps therefore commute. What can break that, and how 
   protocol's helpers), from the messages in flight and the nodes that can still move, to a fixpoint.
   Every step the search computes is then checked against that scan (`check`): a send it did not
   predict stops the run with a usage error rather than give a wrong answer.
-- Fault budgets are shared by all nodes (one crash disables the next), losses and duplicates touch
-  any message, partitions change who can receive: while any budget is left, or a partition is up,
-  the state is fully expanded. Reduction applies once the faults are spent.
+- Fault budgets are shared by all nodes: one node's crash may use the last unit another node's crash
+  needed. Such steps still commute when both can happen (the budget is just decremented twice), so a
+  node's losses (of messages to it), duplicates, crash and restart are its steps like any other; but
+  since another node can disable them, a reduced set must also hold a step nothing outside can
+  disable (a delivery, a timer, a drop, an unbudgeted restart: `is_key`), Valmari's key transition.
+- Partitions change who can receive for every node: while a partition budget is left or a partition
+  is up, the state is fully expanded.
 - Fields the actor layer does not know (a user @action on the Protocol, timed-timer clocks, ...):
   never reduced.
 """
@@ -85,10 +89,10 @@ class ActorIndependence:
         for nxt, step in succs:  # in every state: the scan is trusted in states reduced later
             if step.info:
                 self.check(state, nxt, step)
-        if self.left_i is not None and any(v for v in state[self.left_i].values()):
-            return None
+        if self.left_i is not None and state[self.left_i].get("partition"):
+            return None  # a partition may come: it changes what every node can receive
         if self.part_i is not None and state[self.part_i] is not None:
-            return None
+            return None  # a partition is up: `heal` changes what every node can receive
         out: dict[str, list[int]] = {}
         for i, (_nxt, step) in enumerate(succs):
             info = step.info
@@ -97,6 +101,18 @@ class ActorIndependence:
                 return None
             out.setdefault(node, []).append(i)
         return out
+
+    def is_key(self, state: tuple, step: Any) -> bool:
+        """True for a step no other node's steps can disable (the stubborn set's key transition).
+
+        Loss, duplication and crash steps spend a budget every node shares: another node's fault can
+        disable them, so they may be in a reduced set (they commute) but never be its only reason.
+        A restart spends one only when `restart=K` is given.
+        """
+        kind = step.info.get("kind")
+        if kind in ("deliver", "drop", "timer"):
+            return True
+        return kind == "restart" and not (self.left_i is not None and "restart" in state[self.left_i])
 
     def closure(self, state: tuple, start: str, enabled: set[str]) -> set[str]:
         """The nodes that must move with `start`: those that may send to the set before it moves."""

@@ -100,6 +100,9 @@ class Reducer:
             idx = sorted(i for n in members if n in groups for i in groups[n])
             if best is not None and len(idx) >= len(best):
                 continue
+            key = getattr(self.independence, "is_key", None)
+            if key is not None and not any(key(state, succs[i][1]) for i in idx):
+                continue  # no step in it that the others cannot disable
             ok = True
             for i in idx:
                 nxt = succs[i][0]
