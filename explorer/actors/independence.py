@@ -179,6 +179,11 @@ class ActorIndependence:
         out: dict[str, set[type]] = {}
         if self.net_i is None:
             return out
+        net = state[self.net_i]
+        last = self.__dict__.get("_inflight_last")
+        if last is not None and last[0] is net:  # every candidate node of one state asks
+            return last[1]
+        self._inflight_last = (net, out)
         for key, v in state[self.net_i].items():
             if self.fifo:
                 out.setdefault(key[1], set()).update(type(m) for m in v)

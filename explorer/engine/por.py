@@ -92,29 +92,41 @@ class Reducer:
             return succs
         enabled = set(groups)
         visible = self.visible
+        fine: dict[str, bool] = {}  # node -> its steps here are invisible (C2) and reach new states (C3)
+
+        def fine_node(n: str) -> bool:
+            ok = fine.get(n)
+            if ok is None:
+                ok = True
+                for i in groups[n]:
+                    nxt = succs[i][0]
+                    if any(nxt[f] is not state[f] and nxt[f] != state[f] for f in visible):
+                        ok = False  # C2: a step that changes what a property reads
+                        break
+                    nfp = fingerprint(fp, state, nxt)
+                    if nfp == fp or nfp in visited:
+                        ok = False  # C3: the BFS proviso (only new states via a reduced expansion)
+                        break
+                fine[n] = ok
+            return ok
+
+        key = getattr(self.independence, "is_key", None)
         best: list | None = None
         for node in sorted(groups, key=lambda n: (len(groups[n]), n)):
+            if not fine_node(node) or (best is not None and len(groups[node]) >= len(best)):
+                continue
             members = self.independence.closure(state, node, enabled)
             if enabled <= members:
                 continue
-            idx = sorted(i for n in members if n in groups for i in groups[n])
+            present = [n for n in members if n in groups]
+            idx = sorted(i for n in present for i in groups[n])
             if best is not None and len(idx) >= len(best):
                 continue
-            key = getattr(self.independence, "is_key", None)
+            if not all(fine_node(n) for n in present):
+                continue
             if key is not None and not any(key(state, succs[i][1]) for i in idx):
                 continue  # no step in it that the others cannot disable
-            ok = True
-            for i in idx:
-                nxt = succs[i][0]
-                if any(nxt[f] is not state[f] and nxt[f] != state[f] for f in visible):
-                    ok = False  # C2: a step that changes what a property reads
-                    break
-                nfp = fingerprint(fp, state, nxt)
-                if nfp == fp or nfp in visited:
-                    ok = False  # C3: the BFS proviso (only new states via a reduced expansion)
-                    break
-            if ok:
-                best = idx
+            best = idx
         if best is None:
             self.stats.full += 1
             return succs
