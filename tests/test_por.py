@@ -249,7 +249,7 @@ def _reachable(model):
 
 @pytest.mark.parametrize("spec,params,faults", [
     ("specs/twopc.py", {"n": 2}, "loss=1,crash=1"),
-    ("specs/twopc.py", {"n": 2}, "dup=1,crash=2"),
+    pytest.param("specs/twopc.py", {"n": 2}, "dup=1,crash=2", marks=pytest.mark.slow),
     (Mesh, {"n": 2, "loners": 1, "k": 2, "edges": "w1>w2"}, "loss=1,crash=1"),
 ])
 def test_reduced_sets_commute_with_every_other_step(spec, params, faults):
