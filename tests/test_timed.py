@@ -6,7 +6,7 @@ import json
 from fractions import Fraction
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 import explorer
@@ -586,3 +586,85 @@ def test_symmetry_is_refused_on_timed_specs_whose_clock_names_hold_node_ids():
 def test_partial_order_reduction_is_refused_on_timed_actor_specs():
     with pytest.raises(explorer.errors.UsageError, match="do not commute"):
         explorer.check(Watch, por=True)
+
+
+# ---------------------------------------------------------------- random timer programs: engine vs integer time
+
+def program_spec(program):
+    """A TimedSpec with one action per entry of `program` (a list of op lists); at most 4 steps."""
+
+    class Program(TimedSpec):
+        def init(self):
+            self.n = 0
+            self.last = None
+
+        @action
+        def step(self):
+            i = choose(range(len(program)), "i")
+            require(self.n < 4)
+            for op in program[i]:
+                if op[0] == "start":
+                    self.set_timer(op[1], after=(op[2], op[3]))
+                elif op[0] == "fire":
+                    self.fire(op[1])
+                else:
+                    self.cancel_timer(op[1])
+            self.n += 1
+            self.last = i
+
+    return Program
+
+
+def integer_time_program(program):
+    """(n, last, armed timers) reachable when steps happen only at integer times."""
+    init = (0, None, ())
+
+    def succ(s):
+        n, last, clocks = s
+        out = []
+        if all(hi is None or x + 1 <= hi for _name, x, _lo, hi in clocks):
+            # a clock past its timer's lo with no deadline: every larger value behaves the same (cap it)
+            out.append((n, last, tuple((nm, x + 1 if hi is not None or x < lo else x, lo, hi)
+                                       for nm, x, lo, hi in clocks)))
+        if n < 4:
+            for i, ops in enumerate(program):
+                c, ok = {nm: (x, lo, hi) for nm, x, lo, hi in clocks}, True
+                for op in ops:
+                    if op[0] == "start":
+                        c[op[1]] = (0, op[2], op[3])
+                    elif op[0] == "fire":
+                        if op[1] not in c or c[op[1]][0] < c[op[1]][1]:
+                            ok = False
+                            break
+                        del c[op[1]]
+                    else:
+                        c.pop(op[1], None)
+                if ok:
+                    out.append((n + 1, i, tuple(sorted((nm, *v) for nm, v in c.items()))))
+        return out
+
+    seen, frontier = {init}, [init]
+    while frontier:
+        frontier = [t for s in frontier for t in succ(s) if t not in seen and not seen.add(t)]
+    return {(n, last, tuple(nm for nm, *_ in clocks)) for n, last, clocks in seen}
+
+
+prog_op = st.one_of(
+    st.builds(lambda nm, lo, d: ("start", nm, lo, None if d is None else lo + d),
+              st.sampled_from("xy"), st.integers(0, 2), st.one_of(st.none(), st.integers(0, 2))),
+    st.tuples(st.just("fire"), st.sampled_from("xy")),
+    st.tuples(st.just("cancel"), st.sampled_from("xy")),
+)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.lists(prog_op, min_size=1, max_size=2), min_size=1, max_size=3))
+@example([[("start", "x", 0, 0), ("start", "y", 2, None)], [("fire", "y")], [("fire", "x")]])  # urgency matters
+def test_random_timer_programs_reach_the_same_states_with_zones_and_with_integer_time(program):
+    m = program_spec(program).model()
+    start = [s for s, _ in m.initial_states()]
+    seen, frontier = set(start), list(start)
+    while frontier:
+        frontier = [t for s in frontier for t, _ in m.successors(s) if t not in seen and not seen.add(t)]
+    got = {(d["n"], d["last"], d["timers"].names) for d in map(m.as_dict, seen)}
+    assert got == integer_time_program(program)
