@@ -288,3 +288,21 @@ def test_reduced_sets_commute_with_every_other_step(spec, params, faults):
                     assert b.label in other, f"{a_label} then {b.label} is missing"
                     assert other[b.label] == then[a_label], f"{a_label} and {b.label} do not commute"
     assert reduced > 0
+
+
+class LateLook(Mesh):
+    """The invariant reads w2.got only once l1 has finished: fields read late must still be visible."""
+
+    @invariant
+    def bounded(self):
+        if self.node("l1").count < self.k:
+            return True
+        return self.node("w2").got <= self.limit
+
+
+def test_a_field_read_late_makes_the_search_run_again():
+    params = {"n": 2, "loners": 1, "k": 2, "edges": "w1>w2", "limit": 1}
+    full, red = _both(LateLook, params)
+    assert [v.property for v in full.violations] == ["bounded"]
+    assert [v.property for v in red.violations] == ["bounded"]
+    assert red.options["por"]["runs"] == 2  # the first run reduced before w2.got was known to be read

@@ -195,5 +195,5 @@ def run_por(model: Any, opts: Any, independence: Any, **kw: Any):
         if not reducer.grew_after_reduction:
             break
         seed = set(reducer.visible)
-    result.options["por"] = reducer.stats.as_dict()
+    result.options["por"] = {**reducer.stats.as_dict(), "runs": _attempt + 1}
     return result
