@@ -31,6 +31,8 @@ expires between ttl - drift and ttl + drift after the acquire; a client's pause 
 `max_pause` (`inf`: unbounded). Then, without fencing, mutual exclusion fails iff
 max_pause >= ttl - drift (the pause may outlast the lease), with concrete times in the trace
 ("t = 10.0: lease_expires", "t = 10.1: acquire(c='B')"); with fencing it holds for any pause.
+Z3 finds that relation from the spec itself: `explorer.timed.boundary.timing_boundary(...)` over
+ttl, max_pause and drift gives "unsafe iff ttl <= max_pause + drift" (docs/symbolic.md, Time).
 
     explore specs/redis_lock.py                                        # fencing: holds
     explore specs/redis_lock.py --param variant=no_fencing             # 5-step counterexample
