@@ -151,8 +151,17 @@ class _Observed:
             yield name, res
 
     def check_reachables(self, state: tuple):
-        self._reducer.observe_state(state)
-        return self._model.check_reachables(state)
+        m = self._model
+        if not hasattr(m, "_eval"):  # not a SpecModel: evaluate twice rather than guess
+            self._reducer.observe_state(state)
+            return m.check_reachables(state)
+        out = []
+        for p in m.reachable_props:  # SpecModel.check_reachables, keeping what each one read
+            res = m._eval(p, m.view(state))
+            self._reducer.observe(res.read)
+            if res.holds:
+                out.append(p.name)
+        return out
 
 
 def run_por(model: Any, opts: Any, independence: Any, **kw: Any):
