@@ -10,6 +10,7 @@ import shlex
 from typing import Any
 
 from ..dsl.values import show
+from ..timed.show import step_times
 from .model import Trace
 from .text import render_text, show_field, verdict_line
 
@@ -95,9 +96,13 @@ def _table(t: Trace) -> list[str]:
     e = html.escape
     fields = list(t.fields)
     read = set(t.read)
+    times = step_times(t)  # timed specs: a time column, {step: "t = 10.1"} (explorer.timed)
+    when = "<th>time</th>" if times else ""
     out = ["<h2>Step by step</h2>", "<p class=\"note\">Each row is the state after the step; a highlighted "
-           "cell changed in that step; red cells are what the violated property read in the final state.</p>",
-           "<table><tr><th>step</th><th>what happened</th>" + "".join(f"<th>{e(f)}</th>" for f in fields) + "</tr>"]
+           "cell changed in that step; red cells are what the violated property read in the final state."
+           + (" The time of each step is one timing the spec allows, found by Z3." if times else "") + "</p>",
+           f"<table><tr><th>step</th>{when}<th>what happened</th>" + "".join(f"<th>{e(f)}</th>" for f in fields)
+           + "</tr>"]
     rows = [(0, "initial state", t.initial, {}, {})] + [(s.index, s.label, s.state, s.changes, s.info) for s in t.steps]
     last = len(rows) - 1
     for k, (i, label, state, changes, info) in enumerate(rows):
@@ -107,7 +112,8 @@ def _table(t: Trace) -> list[str]:
             cls = "bad" if k == last and f in read and t.violated else ("changed" if f in changes else "")
             value = show_field(f, state[f]) if f in state else ""
             cells.append(f'<td class="{cls}">{e(value)}</td>' if cls else f"<td>{e(value)}</td>")
-        out.append(f'<tr class="{"fault" if fault else ""}"><td class="step">{i}</td><td>{e(label)}</td>'
+        at = f'<td class="time">{e(times.get(i, "").removeprefix("t = "))}</td>' if times else ""
+        out.append(f'<tr class="{"fault" if fault else ""}"><td class="step">{i}</td>{at}<td>{e(label)}</td>'
                    + "".join(cells) + "</tr>")
     out.append("</table>")
     return out

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..dsl.values import show
+from ..timed.show import step_times
 from .model import Trace
 from .text import change_lines, messages_of, verdict_line
 
@@ -33,13 +34,19 @@ def render_mermaid(trace: Trace) -> str:
 
     t = trace
     out = ["sequenceDiagram", f"    title {_t(_title(t))}"]
+    times = step_times(t)  # timed specs: "4. t = 10.2: ..." on every step, as in the text (explorer.timed)
+
+    def num(i: int) -> str:
+        return f"{i}. {times[i]}:" if i in times else f"{i}."
+
     if not _is_actor_trace(t):
         out.append("    participant system")
         first = "; ".join(f"{f} = {show(t.initial[f])}" for f in t.fields if f in t.initial)
-        out.append(f"    Note over system: initial state<br/>{_t(first)}")
+        at = f", {times[0]}" if 0 in times else ""
+        out.append(f"    Note over system: initial state{_t(at)}<br/>{_t(first)}")
         for s in t.steps:
             rows = [r.strip() for f in t.fields if f in s.changes for r in change_lines(f, *s.changes[f], indent="")]
-            out.append(f"    Note over system: {s.index}. {_t(s.label)}<br/>{'<br/>'.join(_t(r) for r in rows)}")
+            out.append(f"    Note over system: {_t(num(s.index))} {_t(s.label)}<br/>{'<br/>'.join(_t(r) for r in rows)}")
         out += _verdict(t, ["system"])
         return "\n".join(out) + "\n"
     nodes = _node_ids(t)
@@ -53,7 +60,7 @@ def render_mermaid(trace: Trace) -> str:
     initial = messages_of(t.initial.get("network")) or {}
     if initial:
         items = ", ".join(f"{s}→{d} {m if isinstance(m, str) else show(m)}" for (s, d, m) in initial)
-        out.append(f"    Note over {_pid(nodes[0])},{_pid(nodes[-1])}: 0. on start, sent: {_t(items)}")
+        out.append(f"    Note over {_pid(nodes[0])},{_pid(nodes[-1])}: {_t(num(0))} on start, sent: {_t(items)}")
     open_rect = False
     for s in t.steps:
         i, info = s.index, s.info
@@ -65,33 +72,33 @@ def render_mermaid(trace: Trace) -> str:
         since = f" (sent at {where})" if where is not None else ""
         node = info.get("node")
         if kind == "deliver":
-            out.append(f"    {_pid(src)}->>{_pid(dst)}: {i}. {_t(msg)}{_t(since)}")
+            out.append(f"    {_pid(src)}->>{_pid(dst)}: {_t(num(i))} {_t(msg)}{_t(since)}")
         elif kind == "dup":
-            out.append(f"    {_pid(src)}->>{_pid(dst)}: {i}. DUPLICATE {_t(msg)}{_t(since)}, a copy stays in flight")
+            out.append(f"    {_pid(src)}->>{_pid(dst)}: {_t(num(i))} DUPLICATE {_t(msg)}{_t(since)}, a copy stays in flight")
         elif kind == "loss":
-            out.append(f"    {_pid(src)}-x{_pid(dst)}: {i}. LOST {_t(msg)}{_t(since)}")
+            out.append(f"    {_pid(src)}-x{_pid(dst)}: {_t(num(i))} LOST {_t(msg)}{_t(since)}")
         elif kind == "drop":
-            out.append(f"    {_pid(src)}-x{_pid(dst)}: {i}. {_t(msg)} dropped, {_t(dst)} is down")
+            out.append(f"    {_pid(src)}-x{_pid(dst)}: {_t(num(i))} {_t(msg)} dropped, {_t(dst)} is down")
         elif kind == "crash":
             lost = info.get("lost") or {}
             what = ", ".join(f"{k} = {v}" for k, v in lost.items()) or "nothing"
-            out.append(f"    Note over {_pid(node)}: {i}. CRASH, loses {_t(what)}")
+            out.append(f"    Note over {_pid(node)}: {_t(num(i))} CRASH, loses {_t(what)}")
         elif kind == "restart":
-            out.append(f"    Note over {_pid(node)}: {i}. RESTART with its durable fields only")
+            out.append(f"    Note over {_pid(node)}: {_t(num(i))} RESTART with its durable fields only")
         elif kind == "timer":
-            out.append(f"    Note over {_pid(node)}: {i}. timer {_t(info.get('timer', ''))} fires")
+            out.append(f"    Note over {_pid(node)}: {_t(num(i))} timer {_t(info.get('timer', ''))} fires")
         elif kind == "partition":
             blocks = " | ".join(",".join(b) for b in info.get("blocks") or [])
             out.append("    rect rgba(198, 40, 40, 0.12)")
-            out.append(f"    Note over {_pid(nodes[0])},{_pid(nodes[-1])}: {i}. PARTITION {_t(blocks)}")
+            out.append(f"    Note over {_pid(nodes[0])},{_pid(nodes[-1])}: {_t(num(i))} PARTITION {_t(blocks)}")
             open_rect = True
         elif kind == "heal":
-            out.append(f"    Note over {_pid(nodes[0])},{_pid(nodes[-1])}: {i}. HEAL, the partition ends")
+            out.append(f"    Note over {_pid(nodes[0])},{_pid(nodes[-1])}: {_t(num(i))} HEAL, the partition ends")
             if open_rect:
                 out.append("    end")
                 open_rect = False
         else:
-            out.append(f"    Note over {_pid(nodes[0])}: {i}. {_t(s.label)}")
+            out.append(f"    Note over {_pid(nodes[0])}: {_t(num(i))} {_t(s.label)}")
         out += _changes(t, s, nodes)
     if open_rect:
         out.append("    end")

@@ -1,0 +1,129 @@
+"""A timed trace shows its per-step time in the Mermaid diagram and the HTML report too (issue 6: "every
+step of a timed counterexample carries a concrete time ... shown in the text, JSON and the sequence
+diagram"; issue 5: every format), and an untimed trace shows none."""
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+import explorer
+from explorer import Node, Protocol, invariant, timer
+from explorer.trace.html import render_html
+from explorer.trace.json_io import load_trace, trace_from_json
+from explorer.trace.mermaid import render_mermaid
+from explorer.trace.text import render_text
+
+from .conftest import ROOT, SPECS
+
+SAVED = ROOT / "counterexamples" / "redis_lock" / "no_fencing_timed" / "mutual_exclusion.json"
+UNTIMED = ROOT / "counterexamples" / "redis_lock" / "no_fencing" / "mutual_exclusion.json"  # the same bug, untimed
+
+
+def _saved_times() -> list[float]:
+    """The times the saved JSON gives each step, read straight from the file (not through the trace model)."""
+    return [s["time"] for s in json.loads(SAVED.read_text())["steps"]]
+
+
+def _fmt(x: float) -> str:
+    return f"{x:.1f}"
+
+
+@pytest.fixture(scope="module")
+def saved():
+    return trace_from_json(load_trace(SAVED))
+
+
+def test_the_saved_timed_trace_is_the_lease_story_with_times_that_fit_the_ttl():
+    times = _saved_times()
+    assert len(times) == 5 and times == sorted(times)  # time never goes back
+    params = json.loads(SAVED.read_text())["params"]
+    assert times[1] - times[0] >= params["ttl"] - params["drift"]  # the lease expires no earlier than ttl - drift
+    assert times[4] - times[0] <= params["max_pause"]  # A's pause ends by max_pause
+
+
+def test_every_mermaid_step_of_a_timed_trace_carries_the_time_the_json_gives_it(saved):
+    text = render_mermaid(saved)
+    shown = [(int(i), float(x)) for i, x in re.findall(r"Note over system: (\d+)\. t = ([\d.]+): ", text)]
+    assert shown == [(i, x) for i, x in enumerate(_saved_times(), start=1)]
+    assert "Note over system: initial state, t = 0.0<br/>" in text
+
+
+def test_the_mermaid_times_read_like_the_text_ones(saved):
+    text_times = re.findall(r"^\s*\d+\. (t = [\d.]+): ", render_text(saved), flags=re.M)
+    mermaid_times = re.findall(r"\d+\. (t = [\d.]+): ", render_mermaid(saved))
+    assert text_times == mermaid_times == [f"t = {_fmt(x)}" for x in _saved_times()]
+
+
+def _rows(page: str) -> list[list[str]]:
+    table = page.split("<h2>Step by step</h2>", 1)[1].split("</table>", 1)[0]
+    return [re.findall(r"<t[dh][^>]*>(.*?)</t[dh]>", row) for row in re.findall(r"<tr[^>]*>(.*?)</tr>", table)]
+
+
+def test_the_html_step_table_has_a_time_column_with_each_steps_time(saved):
+    rows = _rows(render_html(saved))
+    assert rows[0][:3] == ["step", "time", "what happened"]
+    body = rows[1:]
+    assert [r[0] for r in body] == [str(i) for i in range(6)]
+    assert [float(r[1]) for r in body] == [0.0] + _saved_times()
+    assert body[2][2] == "lease_expires" and body[2][1] == "10.0"
+    assert len({len(r) for r in rows}) == 1  # every row has as many cells as the header
+
+
+def test_an_untimed_trace_shows_no_time_in_mermaid_or_html():
+    trace = trace_from_json(load_trace(UNTIMED))
+    assert "t = " not in render_mermaid(trace)
+    rows = _rows(render_html(trace))
+    assert rows[0][:2] == ["step", "what happened"] and "time" not in rows[0]
+
+
+def test_a_fresh_timed_run_and_its_saved_copy_render_the_same_times(saved):
+    r = explorer.check(SPECS / "redis_lock.py", params={"variant": "no_fencing", "timing": True})
+    fresh = r.violations[0].trace
+    assert re.findall(r"t = [\d.]+", render_mermaid(fresh)) == re.findall(r"t = [\d.]+", render_mermaid(saved))
+
+
+# ---------------------------------------------------------------- an actor trace: times on arrows and notes
+
+class Ticker(Node):
+    ticks = 0
+
+    def on_start(self):
+        self.set_timer("tick")
+
+    @timer(after=2)
+    def tick(self):
+        self.ticks += 1
+        self.set_timer("tick")
+
+
+class Alarm(Node):
+    rang = False
+
+    def on_start(self):
+        self.set_timer("ring")
+
+    @timer(after=5)
+    def ring(self):
+        self.rang = True
+
+
+class Clock(Protocol):
+    """A ticker every exactly 2, an alarm at exactly 5: by hand, ticks at 2 and 4 come first, the alarm at 5."""
+
+    def nodes(self):
+        return {"a": Ticker(), "b": Alarm()}
+
+    @invariant
+    def alarm_never_rings(self):
+        return not self.node("b").rang
+
+
+def test_an_actor_trace_shows_the_time_of_each_timer_note():
+    trace = explorer.check(Clock).violations[0].trace
+    text = render_mermaid(trace)
+    notes = re.findall(r"Note over (\w+): (\d+)\. t = ([\d.]+): timer (\w+) fires", text)
+    assert notes == [("a", "1", "2.0", "tick"), ("a", "2", "4.0", "tick"), ("b", "3", "5.0", "ring")]
+    rows = _rows(render_html(trace))
+    assert [r[1] for r in rows[1:]] == ["0.0", "2.0", "4.0", "5.0"]
