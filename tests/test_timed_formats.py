@@ -15,7 +15,7 @@ from explorer.trace.json_io import load_trace, trace_from_json
 from explorer.trace.mermaid import render_mermaid
 from explorer.trace.text import render_text
 
-from .conftest import ROOT, SPECS
+from .conftest import ROOT, SPECS, explore
 
 SAVED = ROOT / "counterexamples" / "redis_lock" / "no_fencing_timed" / "mutual_exclusion.json"
 UNTIMED = ROOT / "counterexamples" / "redis_lock" / "no_fencing" / "mutual_exclusion.json"  # the same bug, untimed
@@ -127,3 +127,24 @@ def test_an_actor_trace_shows_the_time_of_each_timer_note():
     assert notes == [("a", "1", "2.0", "tick"), ("a", "2", "4.0", "tick"), ("b", "3", "5.0", "ring")]
     rows = _rows(render_html(trace))
     assert [r[1] for r in rows[1:]] == ["0.0", "2.0", "4.0", "5.0"]
+
+
+# ---------------------------------------------------------------- --backend batch on a timed spec says why it is not used
+
+def test_backend_batch_on_a_timed_spec_runs_interpreted_and_says_why():
+    timed = {"variant": "no_fencing", "timing": True}
+    r = explorer.check(SPECS / "redis_lock.py", params=timed, backend="batch")
+    auto = explorer.check(SPECS / "redis_lock.py", params=timed)
+    assert r.backend == "interp" and (r.distinct_states, r.transitions) == (auto.distinct_states, auto.transitions)
+    assert [w for w in r.warnings if "timed spec" in w] == [
+        "batched engine not used: RedisLock is a timed spec (time passes after each step, in zones), "
+        "which only the interpreted engine runs"]
+    assert not any("timed spec" in w for w in auto.warnings)  # auto picks interp silently: nothing was asked
+    plain = explorer.check(SPECS / "lamport_twophase.py", params={"n": 2}, backend="batch")
+    assert plain.backend == "batch" and not any("timed spec" in w for w in plain.warnings)
+
+
+def test_the_cli_prints_the_warning_on_one_line():
+    run = explore(SPECS / "redis_lock.py", "--param", "timing=true", "--backend", "batch")
+    lines = [ln for ln in (run.out + run.err).splitlines() if "timed spec" in ln]
+    assert run.code == 0 and len(lines) == 1 and lines[0].startswith("warning: batched engine not used")
