@@ -229,6 +229,7 @@ def test_cli_por_json_and_exit_codes():
     assert r.exit_code == 12, r.output
     d = json.loads(r.output.strip().splitlines()[-1])
     assert d["violations"][0]["property"] == "atomicity"
+    assert d["por"]["runs"] >= 1 and d["por"]["reduced_states"] + d["por"]["full_states"] <= d["distinct_states"]
     r = CliRunner().invoke(main, ["specs/paxos.py", "--por"])
     assert r.exit_code == 2 and "plain spec" in r.output
 

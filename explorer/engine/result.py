@@ -114,6 +114,7 @@ class Result:
             "warnings": self.warnings,
             "engine": (self.symbolic or {}).get("engine", "explicit"),
             **({"symbolic": self.symbolic} if self.symbolic is not None else {}),
+            **({"por": self.options["por"]} if isinstance(self.options.get("por"), dict) else {}),
         }
 
 
