@@ -307,3 +307,13 @@ def test_a_field_read_late_makes_the_search_run_again():
     assert [v.property for v in full.violations] == ["bounded"]
     assert [v.property for v in red.violations] == ["bounded"]
     assert red.options["por"]["runs"] == 2  # the first run reduced before w2.got was known to be read
+
+
+def test_suspects_with_crashes_turns_the_reduction_off():
+    """Node.suspects(peer) reads the peer's crash: a crash elsewhere can enable a timer, so no reduction."""
+    m, _ = load_model("specs/threepc.py", {}, "crash=1")
+    assert "Node.suspects under crash faults" in for_model(m).unknown
+    m, _ = load_model("specs/threepc.py", {}, None)  # without crashes suspects only sees partitions
+    assert for_model(m).unknown == []
+    r = check("specs/threepc.py", faults="crash=1", por=True)
+    assert r.options["por"]["reduced_states"] == 0

@@ -18,8 +18,8 @@ other copies). Two nodes' steps therefore commute. What can break that, and how 
   disable (a delivery, a timer, a drop, an unbudgeted restart: `is_key`), Valmari's key transition.
 - Partitions change who can receive for every node: while a partition budget is left or a partition
   is up, the state is fully expanded.
-- Fields the actor layer does not know (a user @action on the Protocol, timed-timer clocks, ...):
-  never reduced.
+- Fields the actor layer does not know (a user @action on the Protocol, timed-timer clocks, ...),
+  and `Node.suspects` with crash faults (it reads another node's crash): never reduced.
 """
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ import types
 from typing import Any
 
 from ..errors import UsageError
-from .node import Message
+from .node import Message, Node
 
 _ANY = None  # "may send any message type"
 _KNOWN = {"network", "crashed", "partition", "faults_left"}
@@ -53,6 +53,10 @@ class ActorIndependence:
                            "heal"}
         user_actions = [a.name for a in model.actions if a.name not in builtin_actions]
         self.unknown = sorted(set(fields) - node_fields - _KNOWN) + user_actions
+        # Node.suspects(peer) reads the peer's crash and what it has in flight: with crashes, one node's
+        # crash or restart can enable another's timer, so those steps are no longer independent
+        if "crash" in base["_faults"] and _mentions_suspects(model.spec_cls, set(self.blueprint.values())):
+            self.unknown.append("Node.suspects under crash faults")
         self.net_i = self.index.get("network")
         self.left_i = self.index.get("faults_left")
         self.part_i = self.index.get("partition")
@@ -240,6 +244,28 @@ def for_model(model: Any) -> ActorIndependence:
 # ---------------------------------------------------------------------- the static scan
 
 
+def _mentions_suspects(proto: type, classes: set[type]) -> bool:
+    """True when any code of the node classes, the protocol or their modules names `suspects`."""
+    owners = [k for c in classes for k in c.__mro__ if k.__module__ != Node.__module__ and k is not object]
+    owners += [k for k in proto.__mro__ if not _ours(k.__module__) and k is not object]
+    funcs = [v for k in owners for v in vars(k).values()]
+    for k in owners:
+        mod = sys.modules.get(k.__module__)
+        if mod is not None:
+            funcs.extend(vars(mod).values())
+    for f in funcs:
+        f = getattr(f, "__func__", f)
+        if not isinstance(f, types.FunctionType):
+            continue
+        stack = [f.__code__]
+        while stack:
+            code = stack.pop()
+            if "suspects" in code.co_names:
+                return True
+            stack.extend(c for c in code.co_consts if isinstance(c, types.CodeType))
+    return False
+
+
 def _handler(handles: dict[type, Any], t: type) -> Any:
     for k in t.__mro__:
         h = handles.get(k)
@@ -296,7 +322,7 @@ def _sent_types(fn: Any, owners: tuple[type, ...], seen: set | None = None) -> f
                 for owner in owners:
                     attr = getattr(owner, ins.argval, None)
                     if isinstance(attr, (types.FunctionType, staticmethod, classmethod)):
-                        if getattr(attr, "__module__", "").startswith("explorer."):
+                        if _ours(getattr(attr, "__module__", "") or ""):
                             continue
                         sub = _sent_types(attr, owners, seen)
                         if sub is None:
@@ -314,10 +340,15 @@ def _classify(obj: Any, owners: tuple[type, ...], seen: set) -> frozenset | None
     if isinstance(obj, type):
         return frozenset({obj}) if issubclass(obj, Message) else frozenset()
     if isinstance(obj, types.FunctionType):
-        if obj.__module__ and obj.__module__.startswith("explorer"):
+        if _ours(obj.__module__ or ""):
             return frozenset()
         return _sent_types(obj, owners, seen)
     if isinstance(obj, types.ModuleType):
         name = obj.__name__.split(".")[0]
-        return frozenset() if name in sys.stdlib_module_names or name in ("explorer", "numpy") else None
+        return frozenset() if name in sys.stdlib_module_names or _ours(obj.__name__) or name == "numpy" else None
     return frozenset()
+
+
+def _ours(module: str) -> bool:
+    """explorer's own code (spec files load as `explorer_spec_...` modules: those are the user's)."""
+    return module == "explorer" or module.startswith("explorer.")
