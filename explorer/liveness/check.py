@@ -25,6 +25,7 @@ from ..engine.paths import replay_trace
 from ..engine.result import Result, Violation
 from ..errors import ActionError, NonDeterminismError
 from ..trace.model import Trace
+from .batch_graph import Fallback, batchable, build_graph_batched
 from .fairness import Fairness
 from .graph import Graph, build_graph
 from .scc import fair_components, fair_loop, shortest
@@ -92,8 +93,7 @@ def _check_liveness(model: Any, options: Options, result: Result, *, faults: str
             out.append(_trigger(model, p, [state])[0] if p.kind == "leads_to" else False)
         return tuple(out)
 
-    g = build_graph(model, fairness, depth=options.depth, max_states=options.max_states,
-                    time_limit=options.time_limit, label=label)
+    g = _graph(model, fairness, props, options, label)
     checked = []
     for i, p in enumerate(props):
         v = _check_one(model, g, fairness, p, i, faults, spec_file)
@@ -110,6 +110,18 @@ def _check_liveness(model: Any, options: Options, result: Result, *, faults: str
                 f"liveness verdict partial for {', '.join(ok)}: {g.why_partial}; no fair cycle was found among "
                 "the states whose successors were computed, but one may pass through the states beyond")
     return g
+
+
+def _graph(model: Any, fairness: Fairness, props: list[Any], options: Options, label) -> Graph:
+    """Builds the state graph: a level at a time with the batched engine's tries when the model allows,
+    else one state at a time. Both give the same Graph (tests/test_liveness_graph.py)."""
+    bounds = dict(depth=options.depth, max_states=options.max_states, time_limit=options.time_limit)
+    if batchable(model):
+        try:
+            return build_graph_batched(model, fairness, props, **bounds)
+        except Fallback:
+            pass  # the interpreted builder also gives an error raised by an action its message and trace
+    return build_graph(model, fairness, label=label, **bounds)
 
 
 # ---------------------------------------------------------------------- one property
