@@ -23,9 +23,24 @@ been accepted, no write of an older epoch is accepted after it. (An epoch names 
   (`--faults crash=1`, 6 steps): r1's write is still in flight when r1 crashes, r2 takes over and
   writes, and the dead primary's write lands last. A slow network or a long GC pause does the same.
 
+Timed mode (`--param timing=true`): real timeouts, with zones (explorer.timed). The primary sends
+a heartbeat every `period` (`beats` of them, then it falls silent: a GC pause, a dead link or a crash
+look the same) and each one renews its lease: it may write until `lease` after its last heartbeat,
+on its own clock, off by up to `drift`. A backup takes over `timeout` after the last heartbeat it
+received. Every message arrives within `max_delay`. Then, without epochs, two primaries accept
+writes iff timeout <= lease + drift + max_delay: the old primary writes at the end of its lease and
+its write is still in flight when the backup takes over and writes (times in the trace: "t = 13.9:
+r1: timer write", "t = 14.0: r2: timer takeover"); the usual rule "fail over only after the lease
+plus the clock error plus the network delay" is what the model finds. With epoch fencing it holds
+for any timing. `explore boundary --method sweep` fits that formula (docs/symbolic.md):
+
+    explore boundary specs/split_brain.py --method sweep --param variant=no_epoch --param timing=true \
+        --range timeout=9..12 --range lease=9..10 --range drift=0..1 --range max_delay=0..1
+    # one_primary holds iff timeout > lease + drift + max_delay   (32 runs, 2.5 s)
+
 What is abstracted away: the data written (a write is who wrote it, in which epoch), replication
 between primary and backups (the storage stands for it), clients (a primary writes on its own),
-time: the heartbeats are the failure detector `self.suspects(primary)` (a backup times out when
+time (untimed mode): the heartbeats are the failure detector `self.suspects(primary)` (a backup times out when
 the primary is down and its last messages have arrived, or when a partition cuts it off; either
 way it cannot tell which). Roles and epochs are durable: a replica that restarts resumes as what
 it was, which is what makes the restart case a split brain without fencing.
@@ -34,11 +49,18 @@ it was, which is what makes the restart case a split brain without fencing.
     explore specs/split_brain.py --faults partition=1                     # epoch fencing: holds
     explore specs/split_brain.py --param variant=no_epoch --faults partition=1    # split brain: exit 12
     explore specs/split_brain.py --param variant=no_epoch --faults crash=1        # no partition, a crash: exit 12
+    explore specs/split_brain.py --param variant=no_epoch --param timing=true     # timeout 10 <= lease 10 + delay 1
+    explore specs/split_brain.py --param variant=no_epoch --param timing=true --param timeout=12   # holds
+    explore specs/split_brain.py --param timing=true --param timeout=2            # epochs: holds for any timing
+
+In timed mode the new primary neither sends heartbeats nor holds a lease (one failover is the
+story), and the untimed `suspects` detector is replaced by the timers (class TimedReplica).
 """
 from itertools import pairwise
 
 from explorer import Message, Node, Protocol, durable, invariant, on, param, reachable, require, timer
 from explorer.dsl.expect import holds, violates
+from explorer.timed import within
 
 
 class Write(Message):
@@ -53,7 +75,13 @@ class NewPrimary(Message):
     epoch: tuple
 
 
-class Replica(Node):
+class Heartbeat(Message):  # timed mode: the primary's "I am alive, my lease is renewed"
+    epoch: tuple
+
+
+class ReplicaCore(Node):
+    """What every replica does, timed or not: write as primary, promote itself, learn of higher epochs."""
+
     role = durable("backup")  # primary | backup
     epoch = durable((1, "r1"))  # the epoch of the primary this replica follows (or is)
     primary = durable("r1")  # who it believes is the primary
@@ -69,9 +97,8 @@ class Replica(Node):
         self.wrote = True
         self.send("disk", Write(epoch=self.epoch))
 
-    @timer
-    def heartbeat_timeout(self):
-        require(self.role == "backup" and self.suspects(self.primary))
+    def promote(self):
+        """Takes over as primary in the next epoch and tells the other replicas."""
         self.role, self.primary, self.wrote = "primary", self.id, False
         self.epoch = (self.epoch[0] + 1, self.id)
         self.broadcast(NewPrimary(epoch=self.epoch), to=[r for r in self.world.replicas() if r != self.id])
@@ -90,6 +117,62 @@ class Replica(Node):
             self.role, self.epoch, self.primary = "backup", epoch, epoch[1]
 
 
+class Replica(ReplicaCore):
+    """The untimed replica: its heartbeat timeout is the failure detector `suspects`."""
+
+    @timer
+    def heartbeat_timeout(self):
+        require(self.role == "backup" and self.suspects(self.primary))
+        self.promote()
+
+
+class TimedReplica(ReplicaCore):
+    """A replica with real timeouts (`timing=true`): the primary's lease and the backups' failover timer.
+
+    The primary sends a heartbeat every `period` (`beats` in all, then it falls silent: a GC pause,
+    a dead link, a crash, it does not matter which) and each one renews its lease: it may write until
+    `lease` after its last heartbeat, measured on its own clock, which may be off by `drift`. A
+    backup takes over `timeout` after the last heartbeat it received (or after the start).
+    """
+
+    sent = 0  # heartbeats sent (the bound that keeps the space finite)
+
+    def on_start(self):
+        super().on_start()
+        if self.role == "primary":
+            self.renew()
+        else:
+            self.set_timer("takeover")
+
+    def renew(self):
+        """Sends a heartbeat and renews the lease from now; arms the next heartbeat while any are left."""
+        self.sent += 1
+        self.set_timer("lease_expires")
+        self.broadcast(Heartbeat(epoch=self.epoch), to=[r for r in self.world.replicas() if r != self.id])
+        if self.sent < self.world.beats:
+            self.set_timer("beat")
+
+    @timer(after=lambda node: node.world.period)
+    def beat(self):
+        require(self.role == "primary")
+        self.renew()
+
+    @timer(after=lambda node: within(node.world.lease, drift=node.world.drift))
+    def lease_expires(self):
+        require(self.role == "primary")
+        self.role = "backup"  # the lease is over: it stops writing (and waits to hear of a new primary)
+
+    @timer(after=lambda node: node.world.timeout)
+    def takeover(self):
+        require(self.role == "backup" and self.primary != self.id)
+        self.promote()
+
+    @on(Heartbeat)
+    def got_heartbeat(self, msg, sender):
+        if msg.epoch >= self.epoch and self.role == "backup" and self.primary != self.id:
+            self.set_timer("takeover")  # the primary is alive: wait `timeout` from now
+
+
 class Storage(Node):
     highest = durable((1, "r1"))  # the highest epoch seen: the fence
     accepted = durable(())  # ghost: (writer, epoch) of every accepted write, in order
@@ -106,6 +189,13 @@ class Storage(Node):
 class SplitBrain(Protocol):
     n = param(2, help="number of replicas")
     variant = param("epoch", choices=("epoch", "no_epoch"), help="epoch: the storage fences stale epochs")
+    timing = param(False, help="model real time: heartbeats, a lease, a failover timeout, bounded delays")
+    lease = param(10.0, help="timed mode: the primary may write until this long after its last heartbeat")
+    timeout = param(10.0, help="timed mode: a backup takes over after this long without a heartbeat")
+    drift = param(0.0, help="timed mode: how far the primary's clock may be off over one lease")
+    max_delay = param(1.0, help="timed mode: every message arrives within this long")
+    period = param(4.0, help="timed mode: time between two heartbeats")
+    beats = param(2, help="timed mode: heartbeats the primary sends before it falls silent")
 
     checks = [
         holds(faults="partition=1", name="partition"),
@@ -113,13 +203,26 @@ class SplitBrain(Protocol):
         holds(params={"n": 3}, faults="partition=1", name="three_replicas"),
         violates("one_primary", params={"variant": "no_epoch"}, faults="partition=1"),
         violates("one_primary", params={"variant": "no_epoch"}, faults="crash=1", name="no_epoch-crash"),
+        violates("one_primary", params={"variant": "no_epoch", "timing": True}, name="no_epoch_timed"),
+        violates("one_primary", params={"variant": "no_epoch", "timing": True, "timeout": 11.5, "drift": 0.5},
+                 name="no_epoch_timed-at_the_bound"),
+        holds(params={"timing": True, "timeout": 2.0, "drift": 1.0}, name="epoch_any_timing"),
     ]
+
+    @classmethod
+    def build_model(cls, params=None, faults=None):
+        """timing=true builds TimedSplitBrain: the message delay bound is declared per Protocol class."""
+        timing = (params or {}).get("timing", False)
+        if cls is SplitBrain and (cls.timing.parse(timing) if isinstance(timing, str) else timing):
+            return TimedSplitBrain.build_model(params, faults)
+        return super().build_model(params, faults)
 
     def replicas(self):
         return [f"r{i}" for i in range(1, self.n + 1)]
 
     def nodes(self):
-        return {**{r: Replica() for r in self.replicas()}, "disk": Storage()}
+        kind = TimedReplica if self.timing else Replica
+        return {**{r: kind() for r in self.replicas()}, "disk": Storage()}
 
     @invariant
     def one_primary(self):
@@ -132,3 +235,19 @@ class SplitBrain(Protocol):
     @reachable
     def a_write_is_accepted(self):
         return len(self.node("disk").accepted) > 0
+
+
+class TimedSplitBrain(SplitBrain):
+    """SplitBrain with `timing=true`: every message arrives within `max_delay` (and timed replicas).
+
+    Not a spec of its own (`abstract`): `SplitBrain.build_model` picks it, and it keeps the name
+    SplitBrain so traces, `--save` folders and `explore replay` see one spec.
+    """
+
+    abstract = True
+
+    def delay(self):
+        return (0, self.max_delay)
+
+
+TimedSplitBrain.__name__ = TimedSplitBrain.__qualname__ = "SplitBrain"
