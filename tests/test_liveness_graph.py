@@ -1,0 +1,223 @@
+"""The batched liveness graph builder (explorer/liveness/batch_graph.py) against the interpreted one.
+
+The liveness check builds the whole state graph. `build_graph_batched` computes it a BFS level at a
+time with the batched engine's tries; `graph.build_graph` runs every action of every state. They
+must give the same Graph field by field (state numbering, edge ids, tasks, labels, enabled sets),
+so every fair component and every lasso is the same: checked on catalog specs and on generated ones
+(hypothesis), with and without bounds, plus the verdicts and lasso lengths of whole runs.
+"""
+from __future__ import annotations
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import explorer
+from explorer import Spec, action, always_eventually, choose, eventually, leads_to, require
+from explorer.api import load_model
+from explorer.errors import ActionError
+from explorer.liveness import check as live_check
+from explorer.liveness.batch_graph import Fallback, batchable, build_graph_batched
+from explorer.liveness.check import _holds, _trigger
+from explorer.liveness.fairness import Fairness
+from explorer.liveness.graph import build_graph
+from explorer.liveness.scc import fair_components
+
+FIELDS = ("succ", "edge_move", "edge_task", "enabled", "expanded", "labels", "init_steps", "tasks",
+          "task_fair", "complete", "why_partial")
+
+
+def interpreted(model, **bounds):
+    props = list(model.liveness)
+
+    def label(state):
+        out = []
+        for p in props:
+            out.append(_holds(model, p, [state])[0])
+            out.append(_trigger(model, p, [state])[0] if p.kind == "leads_to" else False)
+        return tuple(out)
+
+    return build_graph(model, Fairness(model), label=label, **bounds)
+
+
+def batched(model, **bounds):
+    return build_graph_batched(model, Fairness(model), list(model.liveness), **bounds)
+
+
+def assert_same_graph(a, b):
+    for f in FIELDS:
+        assert getattr(a, f) == getattr(b, f), f
+
+
+def fair_regions(g, n_props):
+    """The fair components of each property's bad region (what check.py searches for a lasso)."""
+    out = []
+    for i in range(n_props):
+        bad = {u for u, lab in enumerate(g.labels) if not lab[2 * i]}
+        out.append(sorted(sorted(c) for c in fair_components(g, bad)))
+    return out
+
+
+@pytest.mark.parametrize("spec,params,bounds", [
+    ("specs/raft.py", {}, {"depth": 8}),
+    ("specs/raft.py", {}, {"max_states": 700}),
+    ("specs/raft.py", {"n": 2}, {}),
+    ("specs/raft.py", {"max_term": 1}, {}),
+    ("specs/raft.py", {"vote_rule": "seed", "max_term": 3}, {"depth": 7}),
+])
+def test_both_builders_give_the_same_graph_on_catalog_specs(spec, params, bounds):
+    model, _ = load_model(spec, params, None)
+    assert batchable(model)
+    a, b = interpreted(model, **bounds), batched(model, **bounds)
+    assert_same_graph(a, b)
+    assert len(b.labels) > 50 and len(b.edge_task) > len(b.labels)
+    assert fair_regions(a, len(model.liveness)) == fair_regions(b, len(model.liveness))
+
+
+def test_bounds_cut_the_batched_graph_as_they_cut_the_interpreted_one():
+    model, _ = load_model("specs/raft.py", {}, None)
+    g = batched(model, depth=3)
+    assert not g.complete and g.why_partial == "the depth bound (3) cut the graph"
+    g = batched(model, max_states=100)
+    assert not g.complete and "--max-states (100)" in g.why_partial
+    assert g.expanded[:100] == [True] * 100 and not any(g.expanded[100:])
+    small, _ = load_model("specs/raft.py", {"max_term": 1}, None)
+    assert batched(small, depth=100).complete
+
+
+# ---------------------------------------------------------------------- generated specs
+
+@st.composite
+def live_specs(draw):
+    """A random plain spec with fair/unfair actions, maybe a dict field that gains keys, and liveness."""
+    k = draw(st.integers(2, 4))
+    init = {"a": draw(st.integers(0, k - 1)), "b": draw(st.integers(0, k - 1))}
+    acts = []
+    for _ in range(draw(st.integers(2, 5))):
+        acts.append(dict(
+            guard=draw(st.sampled_from(["a", "b"])),
+            op=draw(st.sampled_from(["<", "!=", "==", "any"])),
+            val=draw(st.integers(0, k - 1)),
+            target=draw(st.sampled_from(["a", "b", "m"])),
+            kind=draw(st.sampled_from(["add", "choose", "reset"])),
+            arg=draw(st.integers(1, k - 1)),
+            fair=draw(st.sampled_from([False, True, "strong"])),
+        ))
+    props = []
+    for j in range(draw(st.integers(1, 3))):
+        props.append(dict(kind=draw(st.sampled_from(["eventually", "always_eventually", "leads_to"])),
+                          field=draw(st.sampled_from(["a", "b"])), val=draw(st.integers(0, k - 1)),
+                          trig=draw(st.integers(0, k - 1)), name=f"p{j}"))
+    return _build(k, init, acts, props)
+
+
+def _build(k, init, acts, props):
+    ns = {}
+
+    def _init(self):
+        self.a, self.b, self.m = init["a"], init["b"], {}
+
+    ns["init"] = _init
+    for i, a in enumerate(acts):
+        def run(self, a=a):
+            g = getattr(self, a["guard"])
+            if a["op"] != "any":
+                require(g < a["val"] if a["op"] == "<" else g != a["val"] if a["op"] == "!=" else g == a["val"])
+            if a["target"] == "m":  # a dict gaining keys: the batched engine's schema grows
+                key = choose(range(a["arg"] + 1)) if a["kind"] == "choose" else self.a
+                self.m[key] = (self.m.get(key, 0) + 1) % k
+            elif a["kind"] == "add":
+                setattr(self, a["target"], (getattr(self, a["target"]) + a["arg"]) % k)
+            elif a["kind"] == "choose":
+                setattr(self, a["target"], choose(range(a["arg"] + 1)))
+            else:
+                setattr(self, a["target"], 0)
+
+        run.__name__ = f"act{i}"
+        ns[f"act{i}"] = action(fair=a["fair"])(run)
+    for p in props:
+        def pred(self, p=p):
+            return getattr(self, p["field"]) == p["val"]
+
+        pred.__name__ = p["name"]
+        if p["kind"] == "eventually":
+            ns[p["name"]] = eventually(pred)
+        elif p["kind"] == "always_eventually":
+            ns[p["name"]] = always_eventually(pred)
+        else:
+            ns[p["name"]] = leads_to(lambda self, p=p: self.b == p["trig"] or None)(pred)
+    return type("GeneratedLive", (Spec,), ns)
+
+
+SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+def _verdicts(cls, use_batch: bool):
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr(live_check, "batchable", lambda model: use_batch)
+        r = explorer.check(cls, max_violations=10)
+    return sorted((v.property, v.kind, v.trace.length if v.trace else None,
+                   v.trace.loop_start if v.trace else None) for v in r.violations)
+
+
+@SETTINGS
+@given(live_specs())
+def test_generated_specs_get_the_same_graph_and_the_same_lassos_from_both_builders(cls):
+    from explorer.dsl.model import SpecModel
+
+    model = SpecModel(cls)
+    a, b = interpreted(model), batched(model)
+    assert_same_graph(a, b)
+    assert fair_regions(a, len(model.liveness)) == fair_regions(b, len(model.liveness))
+    assert _verdicts(cls, True) == _verdicts(cls, False)
+
+
+@SETTINGS
+@given(live_specs(), st.integers(0, 4))
+def test_generated_specs_cut_by_depth_get_the_same_graph(cls, depth):
+    from explorer.dsl.model import SpecModel
+
+    model = SpecModel(cls)
+    assert_same_graph(interpreted(model, depth=depth), batched(model, depth=depth))
+
+
+# ---------------------------------------------------------------------- which builder runs
+
+def test_the_liveness_check_of_a_plain_spec_does_not_run_the_interpreted_builder(monkeypatch):
+    def refuse(*a, **kw):
+        raise AssertionError("the interpreted builder ran")
+
+    monkeypatch.setattr(live_check, "build_graph", refuse)
+    r = explorer.check("specs/raft.py", params={"vote_rule": "seed", "max_term": 2})
+    assert r.complete and not r.violations  # max_term=2: both vote rules reach the same 7,965 states
+    assert r.distinct_states == 7965
+
+
+class Divides(Spec):
+    def init(self):
+        self.x = 0
+
+    @action(fair=True)
+    def inc(self):
+        require(self.x < 3)
+        self.x += 1
+
+    @eventually
+    def odd(self):
+        return 1 / (self.x - 2) > 5  # raises in x == 2, which the safety search never evaluates
+
+
+def test_a_liveness_property_that_raises_falls_back_and_gets_the_interpreted_message():
+    from explorer.dsl.model import SpecModel
+
+    with pytest.raises(Fallback):
+        batched(SpecModel(Divides))
+    with pytest.raises(ActionError, match="eventually odd raised ZeroDivisionError"):
+        explorer.check(Divides)
+
+
+def test_actor_and_timed_specs_are_left_to_the_interpreted_builder():
+    model, _ = load_model("specs/twopc.py", {"n": 2}, None)
+    assert not batchable(model)
+    model, _ = load_model("specs/redis_lock.py", {"timing": True}, None)
+    assert not batchable(model)
