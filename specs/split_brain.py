@@ -49,7 +49,7 @@ it was, which is what makes the restart case a split brain without fencing.
     explore specs/split_brain.py --faults partition=1                     # epoch fencing: holds
     explore specs/split_brain.py --param variant=no_epoch --faults partition=1    # split brain: exit 12
     explore specs/split_brain.py --param variant=no_epoch --faults crash=1        # no partition, a crash: exit 12
-    explore specs/split_brain.py --param variant=no_epoch --param timing=true     # timeout 10 <= lease 10 + delay 1
+    explore specs/split_brain.py --param variant=no_epoch --param timing=true     # timeout 10 <= lease 10 + delay 1: exit 12
     explore specs/split_brain.py --param variant=no_epoch --param timing=true --param timeout=12   # holds
     explore specs/split_brain.py --param timing=true --param timeout=2            # epochs: holds for any timing
 
