@@ -55,6 +55,9 @@ it was, which is what makes the restart case a split brain without fencing.
 
 In timed mode the new primary neither sends heartbeats nor holds a lease (one failover is the
 story), and the untimed `suspects` detector is replaced by the timers (class TimedReplica).
+Cost (load 2.7 on 2 cores): n=2 timed, 31 to 183 (state, zone) pairs, under a second; n=3 timed,
+8,637 pairs in 37 s with the defaults and 37,976 in about 5 minutes with timeout=2 (more backups
+time out in more orders), so no n=3 timed check is declared.
 """
 from itertools import pairwise
 
