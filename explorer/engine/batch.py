@@ -1093,9 +1093,9 @@ def run_batch_or_fallback(model: Any, opts, **kw: Any):
 
             return ClusterBatchSearch(model, opts, **kw).run()
         if opts.workers > 1:
-            from .parallel import ParallelBatchSearch
+            from .pool import PoolBatchSearch
 
-            return ParallelBatchSearch(model, opts, **kw).run()
+            return PoolBatchSearch(model, opts, **kw).run()
         return BatchSearch(model, opts, **kw).run()
     except Unbatchable as e:
         one = f"; --workers {opts.workers} not used (the interpreted engine runs in one process)" \

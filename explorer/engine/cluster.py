@@ -115,6 +115,12 @@ def expand_remote(run_key: str, spec_file: str, params: dict, faults: str | None
             for k in [k for k in _engines if k[1] == key[1]]:  # one engine per thread: the latest run's
                 del _engines[k]
             search = _engines[key] = _fresh(spec_file, params, faults, opts, books)
+    return expand_synced(search, cols, fps, visited, lo)
+
+
+def expand_synced(search: ParallelBatchSearch, cols: np.ndarray, fps: np.ndarray, visited: np.ndarray,
+                  lo: int) -> RangeResult:
+    """Expands one frontier range with an engine whose codebooks match the client's (see _sync)."""
     search._learned = []
     n_emits_before = 0  # every step id is renumbered by the client: send them all by value
     counts = np.zeros(len(fps), dtype=np.int64)
@@ -122,6 +128,7 @@ def expand_remote(run_key: str, spec_file: str, params: dict, faults: str | None
     search._frontier = (cols, fps, np.arange(len(fps)))
     _cols, parts = search._expand_range(cols, fps, visited, 0, len(fps), counts)
     parts = [search._finish_range(parts)]
+    all_hold = search._all_hold(_cols, parts[0])
     steps = np.concatenate([p[2] for p in parts]).astype(np.int64) if parts else np.zeros(0, dtype=np.int64)
     used = np.unique(steps).tolist()
     z64 = np.zeros(0, dtype=np.int64)
@@ -131,7 +138,7 @@ def expand_remote(run_key: str, spec_file: str, params: dict, faults: str | None
         parents=np.concatenate([p[1] for p in parts]).astype(np.int64) + lo if parts else z64,
         steps=steps, chunk_sizes=[len(p[0]) for p in parts],
         new_steps=[step_by_value(search, search.emits[i]) for i in used if i >= n_emits_before],
-        learned=search._learned)
+        learned=search._learned, all_hold=all_hold)
 
 
 def _fresh(spec_file: str, params: dict, faults: str | None, opts, books: Codebooks) -> ParallelBatchSearch:

@@ -153,7 +153,10 @@ class ParallelBatchSearch(BatchSearch):
 
         try:
             for k in range(len(model.invariants)):
-                self._walk(self.inv_tries[k], idx, new, unknown, lambda _i, ids: bad.append(bool((ids == 0).any())))
+                # a worker learns missing entries in its own tries; the parent leaves that to its full check
+                learn = (lambda codes, k=k: self._expand_property(self.inv_tries[k], model.invariants[k], codes)) \
+                    if self._in_child else unknown
+                self._walk(self.inv_tries[k], idx, new, learn, lambda _i, ids: bad.append(bool((ids == 0).any())))
         except (_Unknown, SchemaChanged):
             return False
         return not any(bad)
