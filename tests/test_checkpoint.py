@@ -58,6 +58,18 @@ def closed_form(n: int) -> int:
     return 6**n + 4**n + 2**n
 
 
+def progress(ck: Path) -> int:
+    """Distinct states recorded in the checkpoint a running search keeps replacing (0 before the first)."""
+    if not ck.exists():
+        return 0
+    try:
+        header, npz = read_header(ck)
+    except (CheckpointError, OSError):
+        return 0
+    npz.close()
+    return int(header.get("distinct_states", 0))
+
+
 def same_run(got: explorer.Result, ref: explorer.Result, n: int) -> None:
     assert got.complete and got.stop_reason is None
     assert got.distinct_states == ref.distinct_states == closed_form(n)
@@ -91,17 +103,29 @@ def test_kill_and_resume_passes_for_many_seeds(engine, seed, spec, reference, tm
 
 
 def kill_and_resume(engine: str, seed: int, spec: Path, reference, tmp_path: Path) -> None:
-    """Kills `explore` three times at random moments, resuming each time, then finishes in-process."""
+    """Kills `explore` three times at random moments, resuming each time, then finishes in-process.
+
+    A moment is a random point of the search's progress (a fraction of the closed-form count, read
+    from the checkpoint the run keeps writing) plus a random delay, not a wall-clock time: the same
+    search takes 0.5 s on an idle machine and several seconds on a loaded one, so a kill at a fixed
+    time would often land after the run had finished.
+    """
     ck = tmp_path / "run.ckpt"
     rng = random.Random(seed)
+    total = closed_form(ENGINES[engine])
+    targets = sorted(rng.uniform(0.1, 0.6) for _ in range(3))
     moments, codes = [], []
-    for _ in range(3):
+    for target in targets:
         resume = ["--resume", str(ck)] if ck.exists() else []
         p = subprocess.Popen(cli(spec, engine, "--checkpoint", str(ck), "--checkpoint-every", "0.1", *resume),
                              cwd=ROOT, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         p.stdout.readline()  # the header: the search starts now (loading takes from 0.5 s to seconds under load)
-        moments.append(round(rng.uniform(0.3, 1.3), 2))
-        time.sleep(moments[-1])
+        deadline = time.monotonic() + 60
+        while p.poll() is None and time.monotonic() < deadline and progress(ck) < target * total:
+            time.sleep(0.01)
+        delay = round(rng.uniform(0.0, 0.08), 3)
+        moments.append((round(target, 2), delay))
+        time.sleep(delay)
         p.send_signal(signal.SIGKILL)
         codes.append(p.wait(timeout=60))
         assert p.returncode in (-signal.SIGKILL, 0, 12), (moments, p.stderr.read().decode())
