@@ -102,7 +102,7 @@ class PoolBatchSearch(ParallelBatchSearch):
         while True:
             try:
                 head = conn.recv_bytes()
-            except (EOFError, OSError):
+            except (EOFError, OSError, KeyboardInterrupt):  # Ctrl-C reaches the workers too: the parent reports
                 return
             if not head:
                 return
