@@ -83,7 +83,9 @@ def run_model(model: Any, options: Options, *, spec_file: str | None = None,
 
         result = run_batch_or_fallback(model, options, **kw)
     else:
-        result = Search(model, options, **kw).run()
+        from .liveness.memo import remembering  # the liveness graph reuses this search's successors
+
+        result = Search(remembering(model, options), options, **kw).run()
         if options.backend == "batch" and getattr(model, "interpreted_only", False) and not options.resume:
             result.warnings.append(f"batched engine not used: {model.name} is a timed spec (time passes after "
                                    "each step, in zones), which only the interpreted engine runs")

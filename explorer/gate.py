@@ -158,6 +158,7 @@ def run_check(path: Path, spec: str, exp: Expect) -> GateOutcome:
     """Runs one declared check: safety search with coverage counting, then liveness; judges the verdict."""
     from .api import load_model
     from .liveness import check_liveness
+    from .liveness.memo import remembering
 
     t0 = time.perf_counter()
     r, cov = None, None
@@ -168,7 +169,7 @@ def run_check(path: Path, spec: str, exp: Expect) -> GateOutcome:
         deadlock = exp.deadlock or exp.verdict == "deadlock"
         opts = Options(depth=exp.depth, max_states=exp.max_states, time_limit=exp.time_limit, deadlock=deadlock,
                        backend="interp")
-        counting = CountingModel(model)
+        counting = CountingModel(remembering(model, opts))  # the liveness graph reuses its successors
         faults = getattr(model, "faults_text", None)
         r = Search(counting, opts, faults=faults, spec_file=spec_file).run()
         cov = counting.coverage

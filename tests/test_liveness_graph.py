@@ -221,3 +221,71 @@ def test_actor_and_timed_specs_are_left_to_the_interpreted_builder():
     assert not batchable(model)
     model, _ = load_model("specs/redis_lock.py", {"timing": True}, None)
     assert not batchable(model)
+
+
+# ---------------------------------------------------------------------- successors kept by the safety search
+
+def _actor_graph(memo=None, **bounds):
+    model, _ = load_model("specs/twopc.py", {"n": 2}, "crash=1")
+    return interpreted_with(model, memo, **bounds), model
+
+
+def interpreted_with(model, memo, **bounds):
+    props = list(model.liveness)
+
+    def label(state):
+        return tuple(x for p in props for x in (_holds(model, p, [state])[0],
+                                                 _trigger(model, p, [state])[0] if p.kind == "leads_to" else False))
+
+    return build_graph(model, Fairness(model), label=label, memo=memo, **bounds)
+
+
+@pytest.mark.parametrize("budget", [10**9, 500])
+def test_an_actor_specs_graph_from_the_safety_searchs_successors_is_the_graph_computed_afresh(budget):
+    from explorer.engine.options import Options
+    from explorer.engine.search import Search
+    from explorer.liveness.memo import Remembering
+
+    plain, model = _actor_graph()
+    m = Remembering(model, budget=budget)
+    r = Search(m, Options()).run()
+    kept = len(m.kept)
+    assert kept == (r.distinct_states if budget > r.transitions else kept) and 0 < kept
+    assert sum(len(s) for s in m.kept.values()) <= budget
+    calls = []
+    real = model.successors
+    model.successors = lambda state: calls.append(1) or real(state)
+    try:
+        g = interpreted_with(model, m)
+    finally:
+        del model.successors
+    assert_same_graph(plain, g)
+    assert not m.kept  # every kept list was taken back
+    assert len(calls) == len(plain.labels) - kept  # only the states the memo did not hold ran again
+
+
+def test_explore_gives_the_same_lassos_with_and_without_the_kept_successors(monkeypatch):
+    import explorer.liveness.memo as memo
+
+    def lassos():
+        r = explorer.check("specs/twopc.py", params={"n": 2}, faults="crash=1,restart=0", max_violations=5)
+        return [(v.property, v.trace.length, v.trace.loop_start, [s.label for s in v.trace.steps])
+                for v in r.violations], r.distinct_states
+
+    with_memo = lassos()
+    monkeypatch.setattr(memo, "remembering", lambda model, options: model)
+    assert with_memo == lassos() and with_memo[0]
+
+
+def test_the_safety_search_keeps_successors_only_where_the_interpreted_liveness_builder_will_run():
+    from explorer.engine.options import Options
+    from explorer.liveness.memo import Remembering, remembering
+
+    actor, _ = load_model("specs/twopc.py", {"n": 2}, None)
+    assert isinstance(remembering(actor, Options()), Remembering)
+    assert remembering(actor, Options(strategy="random")) is actor  # no liveness graph
+    assert remembering(actor, Options(symmetry=True)) is actor
+    plain, _ = load_model("specs/raft.py", {}, None)
+    assert remembering(plain, Options()) is plain  # the batched builder makes its graph
+    safety_only, _ = load_model("specs/paxos.py", {}, None)
+    assert remembering(safety_only, Options()) is safety_only

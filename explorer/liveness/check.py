@@ -28,6 +28,7 @@ from ..trace.model import Trace
 from .batch_graph import Fallback, batchable, build_graph_batched
 from .fairness import Fairness
 from .graph import Graph, build_graph
+from .memo import memo_of
 from .scc import fair_components, fair_loop, shortest
 
 KINDS = ("eventually", "always_eventually", "leads_to")
@@ -70,6 +71,7 @@ def check_liveness(model: Any, options: Options, result: Result, *, faults: str 
 
 def _check_liveness(model: Any, options: Options, result: Result, *, faults: str | None,
                     spec_file: str | None) -> Graph | None:
+    memo = memo_of(model)  # what the interpreted safety search kept (memo.remembering); dropped if unused
     props = [p for p in getattr(model, "liveness", ()) if p.kind in KINDS]
     if not props:
         return None
@@ -93,7 +95,7 @@ def _check_liveness(model: Any, options: Options, result: Result, *, faults: str
             out.append(_trigger(model, p, [state])[0] if p.kind == "leads_to" else False)
         return tuple(out)
 
-    g = _graph(model, fairness, props, options, label)
+    g = _graph(model, fairness, props, options, label, memo)
     checked = []
     for i, p in enumerate(props):
         v = _check_one(model, g, fairness, p, i, faults, spec_file)
@@ -112,7 +114,7 @@ def _check_liveness(model: Any, options: Options, result: Result, *, faults: str
     return g
 
 
-def _graph(model: Any, fairness: Fairness, props: list[Any], options: Options, label) -> Graph:
+def _graph(model: Any, fairness: Fairness, props: list[Any], options: Options, label, memo: Any) -> Graph:
     """Builds the state graph: a level at a time with the batched engine's tries when the model allows,
     else one state at a time. Both give the same Graph (tests/test_liveness_graph.py)."""
     bounds = dict(depth=options.depth, max_states=options.max_states, time_limit=options.time_limit)
@@ -121,7 +123,7 @@ def _graph(model: Any, fairness: Fairness, props: list[Any], options: Options, l
             return build_graph_batched(model, fairness, props, **bounds)
         except Fallback:
             pass  # the interpreted builder also gives an error raised by an action its message and trace
-    return build_graph(model, fairness, label=label, **bounds)
+    return build_graph(model, fairness, label=label, memo=memo, **bounds)
 
 
 # ---------------------------------------------------------------------- one property

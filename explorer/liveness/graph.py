@@ -44,12 +44,14 @@ class Graph:
 
 
 def build_graph(model: Any, fairness: Fairness, *, depth: int | None = None, max_states: int | None = None,
-                time_limit: float | None = None, label: Callable[[tuple], tuple] | None = None) -> Graph:
+                time_limit: float | None = None, label: Callable[[tuple], tuple] | None = None,
+                memo: Any = None) -> Graph:
     """Explores the model breadth-first and returns its whole graph (bounded as the options say).
 
     States are not kept: they are deduplicated by the engine's 64-bit fingerprints, `label(state)`
     (what the properties say about it) is stored instead, and a state lives only while it waits in
     the queue. Traces are rebuilt by replaying the recorded (action, decisions) of the edges.
+    `memo` (memo.Remembering) hands back successors the safety search already computed.
     """
     from ..engine.fingerprint import Fingerprinter
 
@@ -87,7 +89,9 @@ def build_graph(model: Any, fairness: Fairness, *, depth: int | None = None, max
         if time_limit is not None and n & 255 == 0 and time.perf_counter() - t0 > time_limit:
             g.complete, g.why_partial = False, f"--time-limit ({time_limit:g} s) stopped the graph"
             break
-        succs = model.successors(state)
+        succs = memo.take(fp) if memo is not None else None
+        if succs is None:
+            succs = model.successors(state)
         out = g.succ[u]
         en = set()
         for nxt, step in succs:
