@@ -16,7 +16,7 @@ from typing import Any
 from ..engine.fingerprint import Fingerprinter
 from ..engine.options import Options
 
-BUDGET = 1_000_000  # transitions kept at most (states and steps; beyond, the liveness graph recomputes)
+BUDGET = 500_000  # transitions kept at most (~0.9 KB each on twopc: states and steps); beyond, recomputed
 
 _MEMOS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
