@@ -134,3 +134,28 @@ def test_a_depth_bound_at_the_full_depth_changes_nothing(generated):
     same = explorer.check(cls, backend="batch", depth=full.depth)
     assert (bounded.distinct_states, bounded.depth) == (full.distinct_states, full.depth)
     assert (same.distinct_states, same.transitions) == (bounded.distinct_states, bounded.transitions)
+
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(specs(), st.data())
+def test_bmc_agrees_with_bfs_on_the_verdict_and_the_shortest_counterexample(generated, data):
+    """BMC to the BFS depth (the diameter: every reachable state is within it) agrees with BFS.
+
+    Half the time the forbidden state is a reachable one (the last BFS finds, by default), so that
+    those examples have a counterexample whose length BMC must match: a random forbidden state is
+    seldom reachable.
+    """
+    cls, (fields, k, init, acts, forbidden) = generated
+    if data.draw(st.booleans(), label="forbid a reachable state"):
+        reachable = state_graph(cls).states
+        pick = reachable[-1 - data.draw(st.integers(0, len(reachable) - 1), label="which, from the last")]
+        cls = _build(fields, k, init, acts, {f: pick[f] for f in fields})
+    bfs = explorer.check(cls, backend="interp")
+    depth = bfs.violations[0].length if bfs.violations else bfs.depth
+    bmc = explorer.check(cls, engine="bmc", depth=max(depth, 1))
+    assert verdict(bmc) == verdict(bfs)
+    if bfs.violations:
+        assert bmc.violations[0].length == bfs.violations[0].length
+        shorter = explorer.check(cls, engine="bmc", depth=depth - 1) if depth > 1 else None
+        assert shorter is None or not shorter.violations  # and none is shorter: BFS's is the shortest
