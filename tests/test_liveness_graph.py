@@ -83,6 +83,8 @@ def test_bounds_cut_the_batched_graph_as_they_cut_the_interpreted_one():
     assert g.expanded[:100] == [True] * 100 and not any(g.expanded[100:])
     small, _ = load_model("specs/raft.py", {"max_term": 1}, None)
     assert batched(small, depth=100).complete
+    g = batched(small, time_limit=1e-9)
+    assert not g.complete and "--time-limit" in g.why_partial and not any(g.expanded)
 
 
 # ---------------------------------------------------------------------- generated specs
