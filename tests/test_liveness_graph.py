@@ -291,3 +291,23 @@ def test_the_safety_search_keeps_successors_only_where_the_interpreted_liveness_
     assert remembering(plain, Options()) is plain  # the batched builder makes its graph
     safety_only, _ = load_model("specs/paxos.py", {}, None)
     assert remembering(safety_only, Options()) is safety_only
+
+
+def test_the_batched_safety_searchs_tries_build_the_same_graph_without_recording_an_action_again(monkeypatch):
+    from explorer.engine.batch import BatchSearch, run_batch_or_fallback, take_warm
+    from explorer.engine.options import Options
+
+    model, _ = load_model("specs/raft.py", {"vote_rule": "seed", "max_term": 3}, None)
+    r = run_batch_or_fallback(model, Options(depth=6))
+    assert r.backend == "batch" and r.depth_bound_hit
+    warm = take_warm(model)
+    assert warm is not None and take_warm(model) is None  # handed over once
+    recorded = []
+    real = BatchSearch._expand_action
+    monkeypatch.setattr(BatchSearch, "_expand_action", lambda self, ai, codes: recorded.append(ai) or real(self, ai, codes))
+    g = build_graph_batched(model, Fairness(model), list(model.liveness), depth=6, warm=warm)
+    assert recorded == []  # every action path the graph needs was recorded by the safety search
+    cold = batched(model, depth=6)
+    assert recorded  # ... which a builder of its own records again
+    assert_same_graph(interpreted(model, depth=6), g)
+    assert_same_graph(cold, g)

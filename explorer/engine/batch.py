@@ -12,6 +12,7 @@ states is the same too (parent, then action, then decisions), so traces are iden
 from __future__ import annotations
 
 import time
+import weakref
 from typing import Any
 
 import numpy as np
@@ -1080,6 +1081,17 @@ def _same(a: Any, b: Any) -> bool:
     return a is b or (type(a) is type(b) and a == b)
 
 
+_WARM: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def take_warm(model: Any) -> BatchSearch | None:
+    """Returns (and forgets) the batched search that just explored `model`, for its memo tries; or None."""
+    try:
+        return _WARM.pop(model, None)
+    except TypeError:
+        return None
+
+
 def run_batch_or_fallback(model: Any, opts, **kw: Any):
     """Runs the batched engine; falls back to the interpreted one when the spec cannot be batched."""
     from .result import Result
@@ -1096,7 +1108,14 @@ def run_batch_or_fallback(model: Any, opts, **kw: Any):
             from .pool import PoolBatchSearch
 
             return PoolBatchSearch(model, opts, **kw).run()
-        return BatchSearch(model, opts, **kw).run()
+        search = BatchSearch(model, opts, **kw)
+        res = search.run()
+        if getattr(model, "liveness", None):  # its tries serve the liveness graph next (take_warm)
+            try:
+                _WARM[model] = search
+            except TypeError:  # a model that cannot be weakly referenced: nothing kept
+                pass
+        return res
     except Unbatchable as e:
         one = f"; --workers {opts.workers} not used (the interpreted engine runs in one process)" \
             if opts.workers > 1 else ""

@@ -80,26 +80,31 @@ class _GraphSearch(BatchSearch):
 
 
 def build_graph_batched(model: Any, fairness: Fairness, props: list[Any], *, depth: int | None = None,
-                        max_states: int | None = None, time_limit: float | None = None) -> Graph:
+                        max_states: int | None = None, time_limit: float | None = None,
+                        warm: BatchSearch | None = None) -> Graph:
     """Builds the graph `graph.build_graph(model, fairness, label=...)` builds, a level at a time.
 
     `props` are the liveness properties: a state's label is (holds, trigger) per property, trigger
     False for a kind other than leads_to (as `check._check_liveness`'s label function says).
-    Raises Fallback when the batched engine cannot do it.
+    `warm`, the batched safety search of the same model, lends its codebooks and action tries, so
+    the actions are not recorded again. Raises Fallback when the batched engine cannot do it.
     """
     try:
-        return _Builder(model, fairness, props, depth, max_states, time_limit).run()
+        return _Builder(model, fairness, props, depth, max_states, time_limit, warm).run()
     except (Unbatchable, _ReRun) as e:
         raise Fallback(str(e) or type(e).__name__) from None
 
 
 class _Builder:
     def __init__(self, model: Any, fairness: Fairness, props: list[Any], depth: int | None,
-                 max_states: int | None, time_limit: float | None):
+                 max_states: int | None, time_limit: float | None, warm: BatchSearch | None = None):
         self.model = model
         self.fairness = fairness
         self.depth, self.max_states, self.time_limit = depth, max_states, time_limit
-        self.bs = _GraphSearch(model, Options())
+        self.bs = bs = _GraphSearch(model, Options())
+        if warm is not None and warm.model is model and not warm.leaves.changed:
+            bs.fpr, bs.leaves = warm.fpr, warm.leaves  # codes and tries go together
+            bs.action_tries, bs.emits, bs._emit_index = warm.action_tries, warm.emits, warm._emit_index
         self.checks: list[Any] = []  # what each label slot evaluates: a property, a trigger, or None (False)
         for p in props:
             self.checks.append(p)

@@ -20,6 +20,7 @@ import time
 from typing import Any
 
 from ..dsl.model import user_frame
+from ..engine.batch import take_warm
 from ..engine.options import Options
 from ..engine.paths import replay_trace
 from ..engine.result import Result, Violation
@@ -72,6 +73,7 @@ def check_liveness(model: Any, options: Options, result: Result, *, faults: str 
 def _check_liveness(model: Any, options: Options, result: Result, *, faults: str | None,
                     spec_file: str | None) -> Graph | None:
     memo = memo_of(model)  # what the interpreted safety search kept (memo.remembering); dropped if unused
+    warm = take_warm(model)  # the batched safety search, for its tries; dropped if unused
     props = [p for p in getattr(model, "liveness", ()) if p.kind in KINDS]
     if not props:
         return None
@@ -95,7 +97,7 @@ def _check_liveness(model: Any, options: Options, result: Result, *, faults: str
             out.append(_trigger(model, p, [state])[0] if p.kind == "leads_to" else False)
         return tuple(out)
 
-    g = _graph(model, fairness, props, options, label, memo)
+    g = _graph(model, fairness, props, options, label, memo, warm)
     checked = []
     for i, p in enumerate(props):
         v = _check_one(model, g, fairness, p, i, faults, spec_file)
@@ -114,13 +116,14 @@ def _check_liveness(model: Any, options: Options, result: Result, *, faults: str
     return g
 
 
-def _graph(model: Any, fairness: Fairness, props: list[Any], options: Options, label, memo: Any) -> Graph:
+def _graph(model: Any, fairness: Fairness, props: list[Any], options: Options, label, memo: Any,
+           warm: Any) -> Graph:
     """Builds the state graph: a level at a time with the batched engine's tries when the model allows,
     else one state at a time. Both give the same Graph (tests/test_liveness_graph.py)."""
     bounds = dict(depth=options.depth, max_states=options.max_states, time_limit=options.time_limit)
     if batchable(model):
         try:
-            return build_graph_batched(model, fairness, props, **bounds)
+            return build_graph_batched(model, fairness, props, warm=warm, **bounds)
         except Fallback:
             pass  # the interpreted builder also gives an error raised by an action its message and trace
     return build_graph(model, fairness, label=label, memo=memo, **bounds)
