@@ -105,18 +105,10 @@ class ParallelBatchSearch(BatchSearch):
             seen = np.sort(rows[0][0])
             all_hold = self._all_hold(cols, rows[0])
             for p, recv, k in children:
-                try:
-                    got: RangeResult | str = RangeResult.receive(recv)
-                except (EOFError, OSError, pickle.UnpicklingError) as e:
-                    got = f"worker {k} ended without an answer ({e!r})"
+                cols, more, held = self._take_range(k, recv, cols, fps, visited, bounds, counts)
                 recv.close()
                 p.join()
-                if isinstance(got, str):  # redo here: an error is then raised with its message and trace
-                    cols, more = self._expand_range(cols, fps, visited, bounds[k], bounds[k + 1], counts)
-                    all_hold = False
-                else:
-                    cols, more = self._adopt(got, cols, counts)
-                    all_hold = all_hold and got.all_hold
+                all_hold = all_hold and held
                 rows.append(self._finish_range(more))
         finally:
             for p, recv, _k in children:
@@ -126,6 +118,20 @@ class ParallelBatchSearch(BatchSearch):
                 recv.close()
         self._prechecked = all_hold
         return self._join_ranges(cols, rows, counts, seen)
+
+    def _take_range(self, k: int, conn: Any, cols: np.ndarray, fps: np.ndarray, visited: np.ndarray,
+                    bounds: Any, counts: np.ndarray) -> tuple[np.ndarray, Any, bool]:
+        """Adopts worker k's answer; when it gave none, expands its range here, so that an error is
+        raised with its message and trace as in one process. Returns (cols, parts, all invariants held)."""
+        try:
+            got: RangeResult | str = RangeResult.receive(conn)
+        except (EOFError, OSError, pickle.UnpicklingError) as e:
+            got = f"worker {k} ended without an answer ({e!r})"
+        if isinstance(got, str):
+            cols, more = self._expand_range(cols, fps, visited, bounds[k], bounds[k + 1], counts)
+            return cols, more, False
+        cols, more = self._adopt(got, cols, counts)
+        return cols, more, got.all_hold
 
     def _all_hold(self, cols: np.ndarray, row: tuple) -> bool:
         """True when every new state of a finished range satisfies every invariant (False: not known).

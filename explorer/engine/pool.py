@@ -19,7 +19,7 @@ import numpy as np
 from .batch import BatchSearch
 from .cluster import Codebooks, _sync, expand_synced
 from .leaves import Leaves
-from .parallel import ParallelBatchSearch, RangeResult
+from .parallel import ParallelBatchSearch
 
 
 class PoolBatchSearch(ParallelBatchSearch):
@@ -79,16 +79,8 @@ class PoolBatchSearch(ParallelBatchSearch):
         seen = np.sort(rows[0][0])
         all_hold = self._all_hold(cols, rows[0])
         for k in range(1, w):
-            try:
-                got: RangeResult | str = RangeResult.receive(self._pool[k - 1][1])
-            except (EOFError, OSError, pickle.UnpicklingError) as e:
-                got = f"worker {k} ended without an answer ({e!r})"
-            if isinstance(got, str):  # redo here: an error is then raised with its message and trace
-                cols, more = self._expand_range(cols, fps, visited, bounds[k], bounds[k + 1], counts)
-                all_hold = False
-            else:
-                cols, more = self._adopt(got, cols, counts)
-                all_hold = all_hold and got.all_hold
+            cols, more, held = self._take_range(k, self._pool[k - 1][1], cols, fps, visited, bounds, counts)
+            all_hold = all_hold and held
             rows.append(self._finish_range(more))
         self._prechecked = all_hold
         return self._join_ranges(cols, rows, counts, seen)
