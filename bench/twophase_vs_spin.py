@@ -98,7 +98,7 @@ def machine() -> str:
         np_v = ""
     rev = subprocess.run(["git", "-C", str(ROOT), "describe", "--always", "--dirty"], capture_output=True,
                          text=True).stdout.strip() or "?"
-    date = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    date = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
     return (f"machine: nproc {nproc}, {cpu}; Python {platform.python_version()}, {np_v}{spin or 'Spin ?'}; "
             f"explorer {rev}; {date}")
 

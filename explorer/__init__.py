@@ -7,8 +7,19 @@ Data flow: a spec file -> `dsl` (a Spec; `actors` compile onto it) -> `engine` (
 """
 from .actors import Message, Node, Protocol, durable, on, timer
 from .api import boundary, check, load_model
-from .dsl import (Spec, action, action_invariant, always_eventually, choose, eventually, invariant, leads_to, param,
-                  reachable, require)
+from .dsl import (
+    Spec,
+    action,
+    action_invariant,
+    always_eventually,
+    choose,
+    eventually,
+    invariant,
+    leads_to,
+    param,
+    reachable,
+    require,
+)
 from .engine import Options, Result, Violation
 from .errors import ActionError, ExplorerError, NonDeterminismError, SpecError, UsageError
 

@@ -52,7 +52,7 @@ def _params(pairs: tuple[str, ...]) -> dict[str, str]:
     return out
 
 
-def _fail(e: ExplorerError, as_json: bool = False) -> "NoReturn":  # type: ignore[name-defined]  # noqa: F821
+def _fail(e: ExplorerError, as_json: bool = False) -> NoReturn:  # type: ignore[name-defined]  # noqa: F821
     if as_json:
         click.echo(json.dumps({"result": "error", "error": e.render(), "exit_code": e.exit_code}))
     click.echo(f"error: {e.render()}", err=True)

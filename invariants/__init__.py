@@ -6,7 +6,7 @@ monotonic reads, no stale reads, convergence over a recorded client history), `i
 """
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 
 def atomicity(outcomes: Iterable[str], commit: str = "committed", abort: str = "aborted") -> bool:

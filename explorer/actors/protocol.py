@@ -14,9 +14,9 @@ from typing import Any, ClassVar
 from ..dsl import choice as _choice
 from ..dsl.choice import Disabled, choose, require
 from ..dsl.decorators import Mark, _attach
-from ..dsl.model import SpecModel, _Ctx
+from ..dsl.model import SpecModel
 from ..dsl.spec import Spec
-from ..dsl.values import FrozenContentDict, FrozenDict, freeze, show, stable_hash, thaw
+from ..dsl.values import FrozenContentDict, freeze, show, stable_hash, thaw
 from ..errors import ActionError, SpecError, UsageError
 from .faults import FAMILIES, format_faults, parse_faults, partitions
 from .node import Message, Node
@@ -31,7 +31,7 @@ class NodeView:
 
     __slots__ = ("id", "_spec", "_cls")
 
-    def __init__(self, spec: "Protocol", node_id: str, cls: type[Node]):
+    def __init__(self, spec: Protocol, node_id: str, cls: type[Node]):
         self.id = node_id
         self._spec = spec
         self._cls = cls
@@ -106,7 +106,7 @@ class Protocol(Spec):
         return out
 
     @classmethod
-    def build_model(cls, params: dict[str, Any] | None = None, faults: Any = None) -> "ProtocolModel":
+    def build_model(cls, params: dict[str, Any] | None = None, faults: Any = None) -> ProtocolModel:
         return ProtocolModel(cls, params, faults)
 
     # ------------------------------------------------------------------ compiled state

@@ -65,7 +65,7 @@ class Options:
 
             parse_size(self.max_memory)
 
-    def but(self, **changes) -> "Options":
+    def but(self, **changes) -> Options:
         """Returns a copy with `changes` applied (and validated)."""
         bad = [k for k in changes if k not in {f.name for f in dataclasses.fields(self)}]
         if bad:
