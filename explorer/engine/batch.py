@@ -710,22 +710,17 @@ class BatchSearch(Search):
         """
         r = self.result
         parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
-        chunk = max(self._MIN_CHUNK, int(self._CHUNK_CANDIDATES / max(1.0, self._succ_per_state)))
-        a = lo
-        while a < n:
-            b = min(n, a + chunk)
-            while True:
-                try:
-                    cfp, cpar, cem = self._successors(cols[:, a:b], fps[a:b])
-                    break
-                except SchemaChanged:
-                    self._reset_tries()
-                    cols = self._widen(cols)
-                    self._frontier = (cols,) + self._frontier[1:]
+
+        def widen(cols: np.ndarray) -> np.ndarray:
+            self._reset_tries()
+            cols = self._widen(cols)
+            self._frontier = (cols,) + self._frontier[1:]
+            return cols
+
+        for cols_now, a, b, cfp, cpar, cem in self._successor_chunks(cols, fps, lo, n, widen):
+            cols = cols_now  # widened when a chunk met a new dict key
             r.transitions += len(cfp)
             counts[a:b] = np.bincount(cpar, minlength=b - a)
-            if b - a:
-                self._succ_per_state = max(1.0, len(cfp) / (b - a))
             # self-loops are duplicates of their (visited) parent: drop them before sorting
             moved = cfp != fps[a:b][cpar]
             cfp, cpar, cem = cfp[moved], cpar[moved], cem[moved]
@@ -750,9 +745,30 @@ class BatchSearch(Search):
                 del pos
                 ufp, ukey = ufp[new], ukey[new]
                 parts.append((ufp, ukey // width + a, ordered[ukey % width]))
-            a = b
             self._tick(n)
         return cols, parts
+
+    def _successor_chunks(self, cols: np.ndarray, fps: np.ndarray, lo: int, n: int, widen):
+        """Yields (cols, a, b, successor fps, parent positions - a, step ids) for frontier positions lo..n-1,
+        a chunk at a time (sized from the successors per state seen so far, to bound memory).
+
+        A chunk that meets a new dict key (SchemaChanged) is run again on `widen(cols)`: the caller
+        resets whatever tries it keeps. Shared by the search and the liveness graph builder.
+        """
+        chunk = max(self._MIN_CHUNK, int(self._CHUNK_CANDIDATES / max(1.0, self._succ_per_state)))
+        a = lo
+        while a < n:
+            b = min(n, a + chunk)
+            while True:
+                try:
+                    cfp, cpar, cem = self._successors(cols[:, a:b], fps[a:b])
+                    break
+                except SchemaChanged:
+                    cols = widen(cols)
+            if b - a:
+                self._succ_per_state = max(1.0, len(cfp) / (b - a))
+            yield cols, a, b, cfp, cpar, cem
+            a = b
 
     def _merge_parts(self, cols: np.ndarray, parts: list, counts: np.ndarray):
         """Keeps each new fingerprint once (smallest parent first) and orders them as the interpreted engine."""

@@ -190,24 +190,12 @@ class _Builder:
     def _expand(self, cols: np.ndarray, fps: np.ndarray, n: int):
         """Returns (cols, maybe widened; source position, successor fingerprint, step id) of every
         successor of the first n states of a level, self-loops and duplicates included."""
-        bs = self.bs
-        chunk = max(bs._MIN_CHUNK, int(bs._CHUNK_CANDIDATES / max(1.0, bs._succ_per_state)))
         srcs, dfps, ems = [], [], []
-        a = 0
-        while a < n:
-            b = min(n, a + chunk)
-            while True:
-                try:
-                    cfp, cpar, cem = bs._successors(cols[:, a:b], fps[a:b])
-                    break
-                except SchemaChanged:
-                    cols = self._schema_changed(cols)
-            if b - a:
-                bs._succ_per_state = max(1.0, len(cfp) / (b - a))
+        for cols_now, a, _b, cfp, cpar, cem in self.bs._successor_chunks(cols, fps, 0, n, self._schema_changed):
+            cols = cols_now  # widened when a chunk met a new dict key
             srcs.append(cpar + a)
             dfps.append(cfp)
             ems.append(cem)
-            a = b
         return cols, np.concatenate(srcs), np.concatenate(dfps), np.concatenate(ems)
 
     def _schema_changed(self, cols: np.ndarray) -> np.ndarray:
