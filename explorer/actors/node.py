@@ -96,6 +96,7 @@ class Node:
     _handlers: ClassVar[dict[type, Callable]] = {}
     _timers: ClassVar[dict[str, tuple[Callable, Any]]] = {}
     _timer_after: ClassVar[dict[str, Any]] = {}  # timed timers: name -> after (explorer.timed)
+    _uses_clock: ClassVar[bool] = False  # its code calls clock_mark: the protocol keeps a zone
 
     def __init__(self, *, symmetric: str | None = None, **options: Any):
         self.symmetric = symmetric
@@ -142,6 +143,7 @@ class Node:
         cls._handlers = handlers
         cls._timers = timers
         cls._timer_after = after
+        cls._uses_clock = _uses_clock(cls)
 
     # ------------------------------------------------------------------ what handlers call
     def send(self, to: str, message: Message) -> None:
@@ -195,6 +197,53 @@ class Node:
         """Disarms this node's timed timer `name` (no effect when it is not armed)."""
         self._timer_op("cancel", name)
 
+    # ------------------------------------------------------------------ the local clock (explorer.timed.clock)
+    def clock_drift(self) -> Any:
+        """This node's clock runs at a rate within this bound of real time (0.01 = 1%); override it."""
+        return 0
+
+    def clock_mark(self, name: str) -> str:
+        """Marks "now" as `name` on this node's clock (re-marking restarts it); returns the name.
+
+        A mark is volatile: a crash drops it. Read it with `elapsed_since(name) < c`.
+        """
+        from ..timed.clock import MARK_PREFIX
+
+        proto = self._clock_proto("clock_mark", name)
+        key = f"{self.id}.{MARK_PREFIX}{name}"
+        proto.timers = proto.timers.start(key, 0, None)
+        proto.__dict__.setdefault("_timing", []).append(("start", key, "0", None))
+        return name
+
+    def forget_mark(self, name: str) -> None:
+        """Drops mark `name` (no effect when there is none)."""
+        from ..timed.clock import MARK_PREFIX
+
+        proto = self._clock_proto("forget_mark", name)
+        key = f"{self.id}.{MARK_PREFIX}{name}"
+        if proto.timers.armed(key):
+            proto.timers = proto.timers.cancel(key)
+            proto.__dict__.setdefault("_timing", []).append(("cancel", key))
+
+    def elapsed_since(self, name: str, drift: Any = None):
+        """The time since mark `name` on this node's clock: compare it (`< ttl`); both answers are explored."""
+        from ..timed.clock import MARK_PREFIX, Elapsed
+
+        proto = self._clock_proto("elapsed_since", name)
+        key = f"{self.id}.{MARK_PREFIX}{name}"
+        if not proto.timers.armed(key):
+            raise ActionError(f"{self.id}.elapsed_since({name!r}): no mark {name!r} is set", where=_caller_where(),
+                              hint=f"call self.clock_mark({name!r}) first (a crash drops marks)")
+        return Elapsed(key, f"{self.id} {name}", self.clock_drift() if drift is None else drift,
+                       lambda k, op, c: _clock_bound(proto, k, op, c))
+
+    def _clock_proto(self, what: str, name: str) -> Any:
+        proto = self.__dict__["_proto"]
+        if "timers" not in proto.__dict__:
+            raise ActionError(f"{self.id}.{what}({name!r}): this protocol has no zone for clocks",
+                              where=_caller_where(), hint="call clock_mark from a method of the node class itself")
+        return proto
+
     def _timer_op(self, kind: str, name: str) -> None:
         if name not in type(self)._timer_after:
             timed = ", ".join(type(self)._timer_after) or "none"
@@ -211,6 +260,27 @@ class Node:
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.__dict__.get('id', '?')}>"
+
+
+def _clock_bound(proto: Any, key: str, op: str, c: Any) -> None:
+    """Applies a clock read's branch to the protocol's zone and records it for the trace's times."""
+    from ..timed.clock import apply_bound
+    from ..timed.spec import _show
+
+    proto.timers = apply_bound(proto.timers, key, op, c)
+    proto.__dict__.setdefault("_timing", []).append((op, key, _show(c)))
+
+
+def _uses_clock(cls: type) -> bool:
+    """Says whether a node class's own code calls clock_mark (then its protocol keeps a zone)."""
+    for klass in cls.__mro__:
+        if klass in (object, Node):
+            continue
+        for value in vars(klass).values():
+            code = getattr(value, "__code__", None)
+            if code is not None and "clock_mark" in code.co_names:
+                return True
+    return False
 
 
 def _caller_where() -> str | None:

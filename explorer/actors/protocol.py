@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from typing import Any, ClassVar
 
 from ..dsl import choice as _choice
-from ..dsl.choice import Disabled, choose, require
+from ..dsl.choice import Disabled, choose, choose_present, require
 from ..dsl.decorators import Mark, _attach
 from ..dsl.model import SpecModel
 from ..dsl.spec import Spec
@@ -233,6 +233,26 @@ class Protocol(Spec):
             keys = [k for k in keys if _same_block(part, k[0], k[1])]
         return sorted(keys, key=_msg_key)
 
+    def _choose_message(self, *, deliverable: bool) -> tuple[str, str, Message]:
+        """Chooses an in-flight message: a deliverable one (its channel not cut), or any one (loss).
+
+        The options are `_deliverable()` (or every message), in `_msg_key` order; they are described
+        to `choose_present` as the present keys of `network`, so the batched engine reads only the
+        chosen message's leaf (a partition, when one may exist, is read first: it filters the keys).
+        """
+        part = self.partition if deliverable and "partition" in self._faults else None
+        allowed = (lambda k: _same_block(part, k[0], k[1])) if part else None
+        if self.fifo:
+            if not deliverable:  # any message of any queue: not one key per option
+                net = self._net()
+                return choose(sorted({(s, d, m) for (s, d), q in net.items() for m in q}, key=_msg_key))
+            # one queue per (sender, receiver): ordering by the channel is _msg_key's order of the heads
+            return choose_present("network", self._deliverable, order=_channel_key, allowed=allowed,
+                                  option=_queue_head)
+        if deliverable:
+            return choose_present("network", self._deliverable, order=_msg_key, allowed=allowed)
+        return choose_present("network", lambda: sorted(self._net(), key=_msg_key), order=_msg_key)
+
     def _remove(self, key: tuple[str, str, Message]) -> None:
         net = self._net()
         s, d, m = key
@@ -315,7 +335,7 @@ class Protocol(Spec):
     # ------------------------------------------------------------------ the actions
     @_act
     def deliver(self) -> None:
-        key = choose(self._deliverable())
+        key = self._choose_message(deliverable=True)
         if key[1] in self.crashed:
             if self._delayed:
                 self._take_msg_clock(key, arrives=True)
@@ -352,9 +372,7 @@ class Protocol(Spec):
     @_act
     def lose(self) -> None:
         require(self._faults.get("loss", 0) > 0)
-        net = self._net()
-        keys = sorted({(s, d, m) for (s, d), q in net.items() for m in q} if self.fifo else set(net), key=_msg_key)
-        key = choose(keys)
+        key = self._choose_message(deliverable=False)
         self._spend("loss")
         if self._delayed:
             self._take_msg_clock(key, arrives=False)
@@ -365,7 +383,7 @@ class Protocol(Spec):
     @_act
     def duplicate(self) -> None:
         require(self._faults.get("dup", 0) > 0)
-        key = choose(self._deliverable())
+        key = self._choose_message(deliverable=True)
         require(key[1] not in self.crashed)
         self._spend("dup")
         self._handle(key, keep=True, kind="dup")
@@ -447,6 +465,14 @@ def _msg_key(k: tuple) -> tuple:
     return (k[0], k[1], type(k[2]).__name__, stable_hash(k[2]))
 
 
+def _channel_key(k: tuple) -> tuple:
+    return (k[0], k[1])
+
+
+def _queue_head(k: tuple, q: tuple) -> tuple:
+    return (k[0], k[1], q[0])
+
+
 def _handler_for(cls: type[Node], mtype: type):
     for t in mtype.__mro__:
         h = cls._handlers.get(t)
@@ -515,7 +541,7 @@ class ProtocolModel(SpecModel):
             "_ids": ids,
             "_faults": dict(self.faults_budget),
             "_partitions": partitions(ids, fam) if "partition" in self.faults_budget else [],
-            "_timed": any(c._timer_after for c in blueprint.values()) or cls.delay is not None,
+            "_timed": any(c._timer_after or c._uses_clock for c in blueprint.values()) or cls.delay is not None,
             "_delayed": cls.delay is not None,
         })
         if cls.delay is not None and cls.fifo:

@@ -7,6 +7,7 @@ initial state), and the timing the steps recorded (`info["timing"]`, see explore
     t_(i-1) <= t_i                                  time never goes back
     lo <= t_j - t_i <= hi                           timer armed at step i (lo, hi) fires at step j
     t_k - t_i <= hi     for every step k while armed  timers are urgent: nothing happens past a deadline
+    t_j - t_i <= c  or  >= c                        a clock read at step j of a mark set at step i
 
 This is the same semantics as the zones (a difference-constraint system), so the constraints are
 satisfiable exactly when the zone search found the order possible; `times_of` checks that they are.
@@ -52,6 +53,10 @@ def constraints(initial_timers: Sequence[tuple[str, Any, Any]], steps: Sequence[
                     cs.append(t[k] - t[i] <= _q(hi))
             elif kind == "cancel":
                 armed.pop(name, None)
+            elif kind in ("le", "ge"):  # a local clock read's branch: the mark's real clock against a bound
+                i = armed[name][0]
+                c = _q(_num(op[2]))
+                cs.append(t[k] - t[i] <= c if kind == "le" else t[k] - t[i] >= c)
             elif kind == "rename":  # a message copy renumbered (actors with a delay bound): same clock
                 armed[op[2]] = armed.pop(name)
     return t, cs

@@ -34,6 +34,7 @@ from typing import Any, ClassVar
 from ..dsl.choice import Disabled
 from ..dsl.model import SpecModel
 from ..dsl.spec import Spec
+from .clock import MARK_PREFIX, Elapsed, apply_bound
 from .zone import Zone, exact, is_symbolic
 
 FIELD = "timers"
@@ -128,6 +129,42 @@ class TimedSpec(Spec):
     def timer_armed(self, name: str) -> bool:
         """Says whether timer `name` is armed."""
         return self.timers.armed(name)
+
+    # ------------------------------------------------------------------ local clocks (clock.py)
+    def clock_drift(self) -> Any:
+        """The rate bound of the clock `elapsed_since` reads (0.01 = 1%); override it, or pass drift=."""
+        return 0
+
+    def clock_mark(self, name: str) -> str:
+        """Marks "now" as `name` on the local clock (re-marking restarts it); returns the name.
+
+        The mark is a clock of the zone with no deadline; `forget_mark` drops it.
+        """
+        key = MARK_PREFIX + name
+        self.timers = self.timers.start(key, 0, None)
+        self._log(("start", key, "0", None))
+        return name
+
+    def forget_mark(self, name: str) -> None:
+        """Drops mark `name` (no effect when there is none): fewer clocks, fewer distinct zones."""
+        self.cancel_timer(MARK_PREFIX + name)
+
+    def elapsed_since(self, name: str, drift: Any = None) -> Elapsed:
+        """The time since mark `name` on the local clock: compare it (`< ttl`); both answers are explored.
+
+        The clock runs at a rate within `drift` (default `self.clock_drift()`) of real time.
+        """
+        key = MARK_PREFIX + name
+        if not self.timers.armed(key):
+            from ..errors import ActionError
+
+            raise ActionError(f"elapsed_since({name!r}): no mark {name!r} is set",
+                              hint=f"call self.clock_mark({name!r}) first (in an earlier step or this one)")
+        return Elapsed(key, name, self.clock_drift() if drift is None else drift, self._clock_bound)
+
+    def _clock_bound(self, key: str, op: str, c: Any) -> None:
+        self.timers = apply_bound(self.timers, key, op, c)
+        self._log((op, key, _show(c)))
 
     def _log(self, op: tuple) -> None:
         d = self.__dict__

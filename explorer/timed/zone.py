@@ -131,6 +131,28 @@ class Zone:
             return None
         return _drop(self.timers, m, i)
 
+    def bound(self, name: str, op: str, c: Any) -> Zone | None:
+        """Intersects with "clock `name` <= c" (op "le") or ">= c" (op "ge") now: a clock read's branch.
+
+        The result is closed again (Floyd-Warshall), so it stays canonical; None when no valuation is
+        left (the branch is infeasible and the run is pruned).
+        """
+        i = self._index(name)
+        c = exact(c)
+        m = [list(r) for r in self.dbm]
+        if op == "le":
+            if m[i][0] is None or c < m[i][0]:
+                m[i][0] = c  # x - 0 <= c
+        elif op == "ge":
+            if m[0][i] is None or -c < m[0][i]:
+                m[0][i] = -c  # 0 - x <= -c
+        else:
+            raise ValueError(f"bound op {op!r}: 'le' or 'ge'")
+        closed = _close(m)
+        if closed is None:
+            return None
+        return Zone(self.timers, _freeze(closed), False)
+
     def cancel(self, name: str) -> Zone:
         """Disarms timer `name` now (no timing constraint); a timer that is not armed is left alone."""
         if not self.armed(name):
