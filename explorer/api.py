@@ -68,6 +68,10 @@ def run_model(model: Any, options: Options, *, spec_file: str | None = None,
         from .engine.parallel import check_parallel_options
 
         check_parallel_options(model, options)
+    if options.disk:
+        from .engine.diskstore import check_disk_options
+
+        check_disk_options(model, options)
     if options.por and getattr(model, "interpreted_only", False) and "timers" in model.fields:
         from .errors import UsageError
 
@@ -85,7 +89,7 @@ def run_model(model: Any, options: Options, *, spec_file: str | None = None,
     else:
         from .liveness.memo import remembering  # the liveness graph reuses this search's successors
 
-        result = Search(remembering(model, options), options, **kw).run()
+        result = Search(model, options, memo=remembering(model, options), **kw).run()
         if options.backend == "batch" and getattr(model, "interpreted_only", False) and not options.resume:
             result.warnings.append(f"batched engine not used: {model.name} is a timed spec (time passes after "
                                    "each step, in zones), which only the interpreted engine runs")
@@ -107,8 +111,8 @@ def _use_batch(model: Any, options: Options) -> bool:
         return False
     if getattr(model, "interpreted_only", False):  # e.g. timed specs (explorer.timed): time passes after each step
         return False
-    if options.backend == "batch" or options.workers > 1 or options.cluster:
-        return True  # parallel search is the batched engine's
+    if options.backend == "batch" or options.workers > 1 or options.cluster or options.disk:
+        return True  # parallel search and --disk are the batched engine's
     from .actors.protocol import ProtocolModel
 
     return not isinstance(model, ProtocolModel) and not getattr(model, "action_invariants", None)

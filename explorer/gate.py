@@ -169,9 +169,10 @@ def run_check(path: Path, spec: str, exp: Expect) -> GateOutcome:
         deadlock = exp.deadlock or exp.verdict == "deadlock"
         opts = Options(depth=exp.depth, max_states=exp.max_states, time_limit=exp.time_limit, deadlock=deadlock,
                        backend="interp")
-        counting = CountingModel(remembering(model, opts))  # the liveness graph reuses its successors
+        counting = CountingModel(model)
         faults = getattr(model, "faults_text", None)
-        r = Search(counting, opts, faults=faults, spec_file=spec_file).run()
+        r = Search(counting, opts, faults=faults, spec_file=spec_file,
+                   memo=remembering(model, opts)).run()  # the liveness graph reuses its successors
         cov = counting.coverage
         if getattr(model, "liveness", None):
             check_liveness(model, opts, r, faults=faults, spec_file=spec_file)

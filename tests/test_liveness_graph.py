@@ -249,8 +249,8 @@ def test_an_actor_specs_graph_from_the_safety_searchs_successors_is_the_graph_co
     from explorer.liveness.memo import Remembering
 
     plain, model = _actor_graph()
-    m = Remembering(model, budget=budget)
-    r = Search(m, Options()).run()
+    m = Remembering(budget=budget)
+    r = Search(model, Options(), memo=m).run()
     kept = len(m.kept)
     assert kept == (r.distinct_states if budget > r.transitions else kept) and 0 < kept
     assert sum(len(s) for s in m.kept.values()) <= budget
@@ -275,7 +275,7 @@ def test_explore_gives_the_same_lassos_with_and_without_the_kept_successors(monk
                 for v in r.violations], r.distinct_states
 
     with_memo = lassos()
-    monkeypatch.setattr(memo, "remembering", lambda model, options: model)
+    monkeypatch.setattr(memo, "remembering", lambda model, options: None)
     assert with_memo == lassos() and with_memo[0]
 
 
@@ -285,12 +285,34 @@ def test_the_safety_search_keeps_successors_only_where_the_interpreted_liveness_
 
     actor, _ = load_model("specs/twopc.py", {"n": 2}, None)
     assert isinstance(remembering(actor, Options()), Remembering)
-    assert remembering(actor, Options(strategy="random")) is actor  # no liveness graph
-    assert remembering(actor, Options(symmetry=True)) is actor
+    assert remembering(actor, Options(strategy="random")) is None  # no liveness graph
+    assert remembering(actor, Options(symmetry=True)) is None
     plain, _ = load_model("specs/raft.py", {}, None)
-    assert remembering(plain, Options()) is plain  # the batched builder makes its graph
+    assert remembering(plain, Options()) is None  # the batched builder makes its graph
     safety_only, _ = load_model("specs/paxos.py", {}, None)
-    assert remembering(safety_only, Options()) is safety_only
+    assert remembering(safety_only, Options()) is None
+
+
+def test_the_memo_takes_the_safety_searchs_fingerprints_and_computes_none_of_its_own(monkeypatch):
+    from explorer.engine.fingerprint import Fingerprinter
+    from explorer.engine.options import Options
+    from explorer.engine.search import Search
+    from explorer.liveness.graph import build_graph
+    from explorer.liveness.memo import Remembering
+
+    model, _ = load_model("specs/twopc.py", {"n": 2}, "crash=1")
+    calls = []
+    real_of = Fingerprinter.of
+    monkeypatch.setattr(Fingerprinter, "of", lambda self, state: calls.append(1) or real_of(self, state))
+    m = Remembering()
+    r = Search(model, Options(), memo=m).run()
+    assert len(calls) == r.initial_states  # the search's own, for its initial states; none per expanded state
+    assert len(m.kept) == r.distinct_states  # every expanded state kept, under the search's fingerprint
+    graph_calls = []
+    real_successors = model.successors
+    model.successors = lambda state: graph_calls.append(1) or real_successors(state)
+    g = build_graph(model, Fairness(model), memo=m)  # the graph builder's fingerprints find them all
+    assert not m.kept and len(g.labels) == r.distinct_states and not graph_calls
 
 
 def test_the_batched_safety_searchs_tries_build_the_same_graph_without_recording_an_action_again(monkeypatch):

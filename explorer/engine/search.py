@@ -33,9 +33,10 @@ class Search:
     """One run of the explicit engine over a model."""
 
     def __init__(self, model: Any, opts: Options, *, faults: str | None = None, spec_file: str | None = None,
-                 progress: Callable[[str], None] | None = None):
+                 progress: Callable[[str], None] | None = None, memo: Any = None):
         self.model = model
         self.opts = opts
+        self.memo = memo  # liveness.memo.Remembering: keeps each expanded state's successors by its fingerprint
         self.faults = faults
         self.spec_file = spec_file
         self.fpr = _fingerprinter(model, opts)
@@ -214,10 +215,13 @@ class Search:
     # ------------------------------------------------------------------ strategies
     def _expand(self, state: tuple, fp: int):
         try:
-            return self.model.successors(state)
+            succs = self.model.successors(state)
         except ActionError as e:
             e._fp = fp
             raise
+        if self.memo is not None:  # for the liveness graph, under the fingerprint computed already
+            self.memo.keep(fp, succs)
+        return succs
 
     def _bfs(self) -> None:
         r = self.result
