@@ -245,14 +245,16 @@ class _RecordingOracle(Oracle):
 class BatchSearch(Search):
     """BFS over whole frontiers; same Result as Search, computed with numpy."""
 
+    symmetric = False  # True in SymmetricBatchSearch: fingerprints are canonical (engine/batch_symmetry.py)
+
     def __init__(self, model: Any, opts, **kw: Any):
         super().__init__(model, opts, **kw)
         if getattr(model, "action_invariants", None):
             raise Unbatchable("action invariants are checked by the interpreted engine")
         if opts.strategy != "bfs":
             raise Unbatchable("the batched engine does breadth-first search only")
-        if opts.symmetry:
-            raise Unbatchable("symmetry reduction runs on the interpreted engine")
+        if opts.symmetry and not self.symmetric:
+            raise Unbatchable("symmetry reduction needs SymmetricBatchSearch (engine/batch_symmetry.py)")
         self.result.backend = "batch"
         inits = model.initial_states()
         self.leaves = Leaves(tuple(model.fields), inits[0][0], self.fpr)
@@ -996,12 +998,16 @@ class BatchSearch(Search):
         col = np.zeros(lv.n, dtype=np.int64)
         init = self._init_cols[:, i]
         col[: len(init)] = init
-        path = [int(lv.fingerprints(col[:, None])[0])]
+        path = [int(self._col_fps(col[:, None])[0])]
         for e in reversed(steps):
             for lid, code in self.emits[e].writes:
                 col[lid] = code
-            path.append(int(lv.fingerprints(col[:, None])[0]))
+            path.append(int(self._col_fps(col[:, None])[0]))
         return path
+
+    def _col_fps(self, cols: np.ndarray) -> np.ndarray:
+        """Fingerprints of states given as code columns (canonical ones under symmetry)."""
+        return self.leaves.fingerprints(cols)
 
     def _violation_at(self, depth: int, i: int, prop: str, kind: str, reason, read=()) -> None:
         last = self.emits[int(self.level_emit[depth][i])].step if depth else None  # the step that made it
@@ -1113,9 +1119,11 @@ def run_batch_or_fallback(model: Any, opts, **kw: Any):
     from .result import Result
 
     t0 = time.perf_counter()
-    if opts.symmetry:  # canonical representatives are computed per state: the interpreted engine does it
-        return Search(model, opts, **kw).run()
     try:
+        if opts.symmetry:  # canonical fingerprints of whole candidate batches; liveness builds its own graph
+            from .batch_symmetry import SymmetricBatchSearch
+
+            return SymmetricBatchSearch(model, opts, **kw).run()
         if opts.cluster:
             from .cluster import ClusterBatchSearch
 

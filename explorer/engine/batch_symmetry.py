@@ -1,0 +1,243 @@
+"""Symmetry reduction on the batched engine: canonical fingerprints of whole batches of candidates.
+
+The batched search keeps real states in its frontier (leaf-code columns) and deduplicates by a
+fingerprint that is a function of the orbit only, as the interpreted engine does with
+`SymmetricFingerprinter` (engine/symmetry.py, which says what a permutation renames). Each chunk's
+candidate successors are materialised as columns and given that fingerprint with numpy:
+
+- sorted blocks, for int ids (`n = param(3, symmetric=True)`): int ids are renamed only as keys of
+  dict fields, so an orbit is the rest of the state plus the multiset of per-id blocks (the entries
+  of every dict field at that id). Each block gets a 64-bit hash from per-leaf tables, the blocks of
+  every candidate are sorted together (one `np.sort` over axis 0), and the fingerprint hashes the
+  rest with the sorted sequence. Cost: one sort per candidate, whatever the number of ids.
+- least image, for string ids (ids also occur in values, messages, and as node fields of actors):
+  the fingerprint of the candidate under every permutation of the ids, from per-leaf tables (code ->
+  hash of the renamed value at the renamed leaf), and the smallest is kept. k ids cost k! table
+  passes: above MAX_PERMUTATIONS the spec runs on the interpreted engine (whose profile sort tries
+  only orders of ids that look alike), and the result says why.
+
+Both are exact (functions of the orbit only, so the orbit counts are the interpreted engine's) and
+depend only on values, not on the order codebooks were filled, so forked workers agree with the
+parent. `of(state)` computes the same fingerprint for a state tuple: initial states, and trace
+rebuilding (paths.rebuild), which follows the path's canonical fingerprints with real successors.
+"""
+from __future__ import annotations
+
+import itertools
+import math
+from typing import Any
+
+import numpy as np
+
+from ..dsl.values import FrozenDict, mix64, stable_hash
+from .batch import BatchSearch
+from .leaves import Leaves, Unbatchable
+from .symmetry import SymmetricFingerprinter, _rename
+
+MAX_PERMUTATIONS = 120  # 5 interchangeable string ids: each candidate's fingerprint computed 120 ways
+
+_C1 = np.uint64(0xBF58476D1CE4E5B9)
+_C2 = np.uint64(0x94D049BB133111EB)
+
+
+def mix64_array(x: np.ndarray) -> np.ndarray:
+    """`values.mix64` (splitmix64's finaliser) on a uint64 array, bit for bit."""
+    x = x ^ (x >> np.uint64(30))
+    x = x * _C1
+    x = x ^ (x >> np.uint64(27))
+    x = x * _C2
+    return x ^ (x >> np.uint64(31))
+
+
+class CanonicalFingerprints:
+    """Fingerprints of orbits, for leaf-code columns (`columns`) and state tuples (`of`, `update`).
+
+    Has Fingerprinter's `of`, `update` and `salts`, so a search and trace rebuilding use it as one.
+    """
+
+    def __init__(self, sym: SymmetricFingerprinter, leaves: Leaves):
+        self.sym = sym
+        self.base = sym.base
+        self.salts = sym.salts
+        self.leaves = leaves
+        self.groups = sym.groups
+        ids = [x for g in self.groups for x in g]
+        if len(set(ids)) != len(ids):
+            raise Unbatchable("two symmetric params share ids (both range(n)?); the batched canonical form "
+                              "needs disjoint groups")
+        self.sorted_blocks = sym.keys_only
+        self._tables: dict[tuple, tuple[int, np.ndarray | None]] = {}  # (kind, ..., leaf) -> (codes, table)
+        if self.sorted_blocks:
+            self._pos = [np.array([stable_hash(("symmetric-position", gi, j)) for j in range(len(g))],
+                                  dtype=np.uint64) for gi, g in enumerate(self.groups)]
+            self._slot_salt = [stable_hash(("symmetric-slot", f)) for f in sym.fields]
+            self.perms: list[tuple[dict, list[int]]] = []
+        else:
+            n = math.prod(math.factorial(len(g)) for g in self.groups)
+            if n > MAX_PERMUTATIONS:
+                sizes = " x ".join(f"{len(g)}!" for g in self.groups)
+                raise Unbatchable(f"symmetry with ids inside values: {sizes} = {n:,} orders of the ids per state "
+                                  f"(the batched canonical form tries each, up to {MAX_PERMUTATIONS})")
+            self.perms = [(m, self._field_map(m)) for m in _permutations(self.groups)
+                          if any(a != b for a, b in m.items())]
+
+    # ------------------------------------------------------------------ Fingerprinter's interface
+    def of(self, state: tuple) -> int:
+        if self.sorted_blocks:
+            return self._of_blocks(state)
+        base = self.base.of
+        return min([base(state)] + [base(self._apply(state, m, fmap)) for m, fmap in self.perms])
+
+    def update(self, fp: int, old: tuple, new: tuple) -> int:
+        return self.of(new)
+
+    # ------------------------------------------------------------------ batches
+    def columns(self, cols: np.ndarray) -> np.ndarray:
+        """Returns the canonical fingerprint of every state (column) of a (leaves x states) code matrix."""
+        if self.sorted_blocks:
+            return self._columns_blocks(cols)
+        lv = self.leaves
+        fp = lv.fingerprints(cols)
+        best = fp.copy()
+        for pi, (m, fmap) in enumerate(self.perms):
+            h = fp.copy()
+            for lid in range(cols.shape[0]):
+                d = self._delta(pi, m, fmap, lid)
+                if d is not None:
+                    h ^= d[cols[lid]]
+            np.minimum(best, h, out=best)
+        return best
+
+    # ------------------------------------------------------------------ sorted blocks (int ids)
+    def _of_blocks(self, state: tuple) -> int:
+        fp = self.base.of(state)
+        salt = self.base.leaf_salt
+        seq = 0
+        for gi, g in enumerate(self.groups):
+            blocks = []
+            for x in g:
+                b = 0
+                for f, v in enumerate(state):
+                    if type(v) is FrozenDict and x in v:
+                        h = stable_hash(v[x])
+                        b ^= mix64(self._slot_salt[f] ^ h)
+                        fp ^= mix64(salt(f, x, keyed=True) ^ h)  # the entry leaves the rest
+                blocks.append(b)
+            blocks.sort()
+            pos = self._pos[gi].tolist()
+            for j, b in enumerate(blocks):
+                seq ^= mix64(b ^ pos[j])
+        return fp ^ seq
+
+    def _columns_blocks(self, cols: np.ndarray) -> np.ndarray:
+        lv = self.leaves
+        rows, n = cols.shape
+        in_block = np.zeros(rows, dtype=bool)
+        seq = np.zeros(n, dtype=np.uint64)
+        for gi, g in enumerate(self.groups):
+            blocks = np.zeros((len(g), n), dtype=np.uint64)
+            for j, x in enumerate(g):
+                for f, is_dict in enumerate(lv.is_dict):
+                    lid = lv.leaf_of.get((f, x)) if is_dict else None
+                    if lid is None or lid >= rows:
+                        continue  # no state has that entry yet (absent)
+                    in_block[lid] = True
+                    blocks[j] ^= self._block_table(lid)[cols[lid]]
+            blocks.sort(axis=0)
+            for j in range(len(g)):
+                seq ^= mix64_array(blocks[j] ^ self._pos[gi][j])
+        fp = np.full(n, np.uint64(lv.const_hash), dtype=np.uint64)
+        for lid in np.flatnonzero(~in_block).tolist():
+            fp ^= lv.hashes[lid][cols[lid]]
+        return fp ^ seq
+
+    def _block_table(self, lid: int) -> np.ndarray:
+        """Code -> the entry's hash within its id's block (0 for an absent entry)."""
+        vals = self.leaves.values[lid]
+        key = ("block", lid)
+        got = self._tables.get(key)
+        if got is None or got[0] != len(vals):
+            salt = self._slot_salt[self.leaves.leaf_field[lid]]
+            t = np.array([0] + [mix64(salt ^ stable_hash(v)) for v in vals[1:]], dtype=np.uint64)
+            got = self._tables[key] = (len(vals), t)
+        return got[1]
+
+    # ------------------------------------------------------------------ least image (string ids)
+    def _field_map(self, m: dict) -> list[int]:
+        """Where each field's value goes under the renaming m (actors: p1.state -> p2.state)."""
+        fmap = list(range(len(self.sym.fields)))
+        for owned in self.sym.owned:
+            if owned is None:
+                continue
+            for x, srcs in owned.items():
+                for src, dst in zip(srcs, owned[m.get(x, x)], strict=True):
+                    fmap[src] = dst
+        return fmap
+
+    def _apply(self, state: tuple, m: dict, fmap: list[int]) -> tuple:
+        out: list[Any] = [None] * len(state)
+        for i, v in enumerate(state):
+            out[fmap[i]] = _rename(v, m)
+        return tuple(out)
+
+    def _delta(self, pi: int, m: dict, fmap: list[int], lid: int) -> np.ndarray | None:
+        """Code -> (hash of the entry) ^ (hash of the renamed entry at the renamed leaf); None when all 0."""
+        lv = self.leaves
+        vals = lv.values[lid]
+        key = ("perm", pi, lid)
+        got = self._tables.get(key)
+        if got is None or got[0] != len(vals):
+            f = lv.leaf_field[lid]
+            f2 = fmap[f]
+            if lv.is_dict[f]:
+                salt = self.base.leaf_salt(f2, _rename(lv.leaf_key[lid], m), keyed=True)
+            else:
+                salt = self.salts[f2]
+            t = np.array([0] + [mix64(salt ^ stable_hash(_rename(v, m))) for v in vals[1:]], dtype=np.uint64)
+            t ^= lv.hashes[lid][: len(vals)]
+            got = self._tables[key] = (len(vals), t if t.any() else None)
+        return got[1]
+
+
+def _permutations(groups: list[tuple]) -> list[dict]:
+    """Every renaming of the ids that permutes each group within itself (the identity first)."""
+    per_group = [[dict(zip(g, p, strict=True)) for p in itertools.permutations(g)] for g in groups]
+    out = []
+    for combo in itertools.product(*per_group):
+        m: dict = {}
+        for part in combo:
+            m.update(part)
+        out.append(m)
+    return out
+
+
+class SymmetricBatchSearch(BatchSearch):
+    """The batched search with --symmetry: dedup by canonical fingerprints, frontier of real states.
+
+    Candidate successors are fingerprinted below the range expansion (`_successors`), so parallel
+    workers, which call the same code, compute the same fingerprints.
+    """
+
+    symmetric = True
+    _MATRIX_BYTES = 1 << 27  # candidate columns materialised at once (leaves x successors), about 128 MB
+
+    @property
+    def _CHUNK_CANDIDATES(self) -> int:  # noqa: N802 - BatchSearch's constant, sized here by the leaves
+        return max(1 << 14, self._MATRIX_BYTES // max(1, self.leaves.n * 2))
+
+    def __init__(self, model: Any, opts, **kw: Any):
+        super().__init__(model, opts, **kw)
+        self.canon = CanonicalFingerprints(self.fpr, self.leaves)
+        self.fpr = self.canon  # initial states and trace rebuilding use the same fingerprints
+
+    def _successors(self, cols: np.ndarray, fps: np.ndarray):
+        _xor_fps, cpar, cem = super()._successors(cols, fps)  # fps are canonical: XOR updates do not apply
+        succ = self._fit_dtype(cols)[:, cpar]
+        extra = self.leaves.n - succ.shape[0]
+        if extra > 0:
+            succ = np.vstack([succ, np.zeros((extra, succ.shape[1]), dtype=succ.dtype)])
+        self._apply_writes(succ, cem)
+        return self.canon.columns(succ), cpar, cem
+
+    def _col_fps(self, cols: np.ndarray) -> np.ndarray:
+        return self.canon.columns(cols)
