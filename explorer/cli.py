@@ -130,11 +130,13 @@ def _guard(fn):
               help="Stop cleanly, with partial results, before resident memory reaches SIZE (2G, 500M).")
 @click.option("--cluster", default=None, metavar="ADDRESS",
               help="Expand each BFS level on a Dask cluster (tcp://host:8786; needs explorer[dask]).")
+@click.option("--disk", default=None, metavar="DIR",
+              help="Keep the visited states in files under DIR (batched BFS): runs larger than memory.")
 @click.option("--progress/--no-progress", default=True, help="A progress line on stderr during long runs.")
 @_guard
 def run_cmd(spec: str, depth, params, faults, strategy, max_states, time_limit, workers, symmetry, por, deadlock,
             max_violations, out_dir, raw_trace, as_json, seed, engine, backend, checkpoint, resume, max_memory,
-            cluster, progress, checkpoint_every=60.0) -> None:
+            cluster, progress, checkpoint_every=60.0, disk=None) -> None:
     """Explore every interleaving of SPEC.py and check its properties."""
     opts = Options(depth=depth, max_states=max_states, time_limit=time_limit, strategy=strategy,
                    deadlock=deadlock, max_violations=max_violations, seed=seed, backend=backend,
@@ -143,7 +145,7 @@ def run_cmd(spec: str, depth, params, faults, strategy, max_states, time_limit, 
     tty = sys.stderr.isatty()
     every = 2.0 if tty else 10.0
     opts = opts.but(progress_every_s=every, checkpoint=checkpoint, resume=resume, checkpoint_every_s=checkpoint_every,
-                    max_memory=max_memory)
+                    max_memory=max_memory, disk=disk)
     if engine != "explicit" and (checkpoint or resume):
         raise UsageError(f"--checkpoint/--resume: the {engine} engine has no checkpoints",
                          hint="checkpoints cover the explicit breadth-first search")

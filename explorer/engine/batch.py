@@ -22,7 +22,7 @@ from ..dsl.choice import Disabled, Oracle
 from ..dsl.model import _Ctx
 from ..dsl.values import FrozenDict, UnfreezableValue, freeze, thaw
 from ..errors import ActionError, SpecError
-from . import checkpoint
+from . import checkpoint, diskstore
 from .leaves import ABSENT, Leaves, SchemaChanged, Unbatchable
 from .model import Step
 from .search import ROOT, Search, _Stop, violation_key
@@ -589,6 +589,10 @@ class BatchSearch(Search):
             self._eval(child, members, cols, expand, sink)
 
     # ------------------------------------------------------------------ the search
+    def run(self):
+        with diskstore.attached(self):  # --disk DIR: visited set and level arrays in files (engine/diskstore.py)
+            return super().run()
+
     # Memory (issue 7): what a visited state costs after its level is done is its fingerprint in
     # the sorted `visited` array (8 B), its parent's index within the previous level (uint32, 4 B)
     # and the id of the step that made it (uint16, or uint32 past 65,535 distinct steps): 14-16 B.
@@ -621,7 +625,7 @@ class BatchSearch(Search):
         self._init_cols = cols.copy()
         self.level_parent.append(np.zeros(len(fps), dtype=np.uint32))
         self.level_emit.append(np.zeros(len(fps), dtype=np.uint16))
-        visited = np.sort(fps)
+        visited = diskstore.visited_set(self, np.sort(fps))  # the sorted array, or its file under --disk
         r.distinct_states = len(fps)
         self._acct = (0, 0, None, None)
         ok, cols = self._check_level(cols, fps, 0)
@@ -674,7 +678,7 @@ class BatchSearch(Search):
             self._frontier = None
             del cols
             self._apply_writes(new_cols, kem)
-            visited = _merge_sorted(visited, np.sort(kfp))
+            visited = _merge_visited(visited, np.sort(kfp))
             self.level_parent.append(frontier_index[kpar].astype(np.uint32))
             self.level_emit.append(kem.astype(np.uint16 if len(self.emits) <= 1 << 16 else np.uint32))
             depth += 1
@@ -741,10 +745,7 @@ class BatchSearch(Search):
                 del sfp
                 ukey = np.minimum.reduceat(key[o], starts)
                 del o, key, starts
-                pos = np.searchsorted(visited, ufp)
-                pos[pos == len(visited)] = 0
-                new = visited[pos] != ufp
-                del pos
+                new = _unseen(visited, ufp)
                 ufp, ukey = ufp[new], ukey[new]
                 parts.append((ufp, ukey // width + a, ordered[ukey % width]))
             self._tick(n)
@@ -1088,6 +1089,21 @@ def _merge_sorted(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return out
 
 
+def _unseen(visited: Any, ufp: np.ndarray) -> np.ndarray:
+    """Mask of the sorted distinct fingerprints `ufp` not in `visited` (an array, or diskstore.DiskVisited)."""
+    if type(visited) is not np.ndarray:
+        return visited.unseen(ufp)
+    if not len(visited):
+        return np.ones(len(ufp), dtype=bool)
+    pos = np.searchsorted(visited, ufp)
+    pos[pos == len(visited)] = 0
+    return visited[pos] != ufp
+
+
+def _merge_visited(visited: Any, new: np.ndarray) -> Any:
+    return _merge_sorted(visited, new) if type(visited) is np.ndarray else visited.merged(new)
+
+
 def _same_runs(a: list, b: list) -> bool:
     return len(a) == len(b) and all(x[0] == y[0] and x[1] == y[1] for x, y in zip(a, b, strict=True))
 
@@ -1143,6 +1159,8 @@ def run_batch_or_fallback(model: Any, opts, **kw: Any):
     except Unbatchable as e:
         one = f"; --workers {opts.workers} not used (the interpreted engine runs in one process)" \
             if opts.workers > 1 else ""
+        if opts.disk:
+            one += f"; --disk {opts.disk} not used (the interpreted engine keeps its visited set in memory)"
         if opts.backend == "batch":
             res: Result = Search(model, opts, **kw).run()
             res.warnings.append(f"batched engine not used: {e}{one}")

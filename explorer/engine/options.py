@@ -37,6 +37,7 @@ class Options:
     por: bool = False  # partial-order reduction of actor specs (explorer/engine/por.py)
     workers: int = 1  # processes expanding each BFS level (explorer/engine/parallel.py)
     cluster: str | None = None  # a Dask scheduler address (tcp://host:8786): levels are expanded there
+    disk: str | None = None  # keep the batched BFS's visited set and level arrays in files under this dir
 
     def __post_init__(self) -> None:
         if self.depth is not None and self.depth < 0:

@@ -1,0 +1,193 @@
+"""`--disk DIR` (explorer/engine/diskstore.py): the batched engine's visited set and level arrays in files.
+
+The search must be the in-memory one: same counts (TwoPhase's closed form 6^N + 4^N + 2^N and TLC's
+generated count), verdicts and traces; the files must be gone after the run however it ends; a bad
+DIR or a full disk is a usage error (exit 2). Blocks of a few fingerprints make every lookup and
+merge cross many block boundaries.
+"""
+from __future__ import annotations
+
+import errno
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from explorer.api import load_model, run_model
+from explorer.cli import main
+from explorer.engine import diskstore
+from explorer.engine.batch import BatchSearch
+from explorer.engine.diskstore import DiskStore, DiskVisited
+from explorer.engine.options import Options
+from explorer.errors import UsageError
+
+from .conftest import TWOPHASE
+from .test_batch_engine import _figures, generated_specs
+
+
+@pytest.fixture
+def small_blocks(monkeypatch):
+    monkeypatch.setattr(diskstore, "BLOCK", 5)
+    monkeypatch.setattr(diskstore, "CHUNK_CANDIDATES", 64)
+
+
+def _twophase(n: int, **opts):
+    model, _ = load_model(TWOPHASE, {"n": n})
+    return run_model(model, Options(**opts))
+
+
+@pytest.mark.parametrize("n", [2, 3, 4])
+def test_twophase_on_disk_has_the_closed_form_counts_and_leaves_no_file(tmp_path, small_blocks, n):
+    r = _twophase(n, disk=str(tmp_path))
+    assert r.backend == "batch" and r.complete and not r.warnings
+    assert r.distinct_states == 6**n + 4**n + 2**n
+    mem = _twophase(n)
+    assert (r.transitions, r.depth) == (mem.transitions, mem.depth)
+    if n == 3:
+        assert r.transitions + r.initial_states == 1146  # TLC's states generated
+    assert list(tmp_path.iterdir()) == []
+
+
+def _broken_twophase():
+    src = TWOPHASE.read_text().replace('return not ("committed" in states and "aborted" in states)',
+                                       'return not ("committed" in states and "prepared" in states)')
+    ns: dict = {}
+    exec(compile(src, str(TWOPHASE), "exec"), ns)
+    return ns["TwoPhase"]
+
+
+@pytest.mark.parametrize("n", [2, 3])
+def test_a_violation_on_disk_has_the_in_memory_trace(tmp_path, small_blocks, n):
+    spec = _broken_twophase()
+    disk = run_model(spec.build_model({"n": n}), Options(backend="batch", disk=str(tmp_path), max_violations=3))
+    mem = run_model(spec.build_model({"n": n}), Options(backend="batch", max_violations=3))
+    assert disk.violations and disk.violations[0].property == "consistent"
+    assert _figures(disk) == _figures(mem)
+    assert [v.trace.length for v in disk.violations] == [v.trace.length for v in mem.violations]
+    assert list(tmp_path.iterdir()) == []
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+                                                                   HealthCheck.function_scoped_fixture])
+@given(generated_specs(), st.sampled_from([None, 2]), st.sampled_from([None, 7]), st.integers(1, 4))
+def test_generated_specs_give_the_same_figures_on_disk(tmp_path, monkeypatch, spec, depth, max_states, block):
+    monkeypatch.setattr(diskstore, "BLOCK", block)
+    monkeypatch.setattr(diskstore, "CHUNK_CANDIDATES", 3)
+    model, _ = load_model(spec)
+    o = Options(backend="batch", depth=depth, max_states=max_states)
+    mem = BatchSearch(model, o).run()
+    disk = BatchSearch(model, o.but(disk=str(tmp_path))).run()
+    assert _figures(disk) == _figures(mem)
+    assert list(tmp_path.iterdir()) == []
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.sets(st.integers(0, 2**64 - 1), max_size=40), min_size=1, max_size=5),
+       st.sets(st.integers(0, 2**64 - 1), max_size=40), st.integers(1, 6))
+def test_the_disk_set_answers_as_a_python_set(tmp_path, levels, queries, block):
+    store = DiskStore.open(tmp_path)
+    try:
+        seen: set[int] = set()
+        vis = None
+        for level in levels:
+            new = sorted(level - seen)
+            arr = np.array(new, dtype=np.uint64)
+            vis = DiskVisited.create(store, arr, block) if vis is None else vis.merged(arr)
+            seen |= set(new)
+            q = np.array(sorted(queries | level), dtype=np.uint64)
+            assert vis.unseen(q).tolist() == [int(x) not in seen for x in q.tolist()]
+            assert len(vis) == len(seen)
+            assert np.fromfile(vis.path, dtype=np.uint64).tolist() == sorted(seen)
+            assert vis.index.tolist() == sorted(seen)[::block]
+        assert len(list(store.root.iterdir())) == 1  # merged files replace the old ones
+    finally:
+        store.close()
+    assert not store.root.exists()
+
+
+def test_level_arrays_are_read_only_memmaps_under_dir_during_the_run(tmp_path, monkeypatch):
+    seen = []
+    real = BatchSearch._check_level
+
+    def spy(self, cols, fps, depth):
+        seen.append((type(self.level_parent[-1]), Path(self.level_parent[-1].filename).parent.parent))
+        return real(self, cols, fps, depth)
+
+    monkeypatch.setattr(BatchSearch, "_check_level", spy)
+    _twophase(3, disk=str(tmp_path))
+    assert seen and all(t is np.memmap and d == tmp_path for t, d in seen[1:])  # level 0 too, unless empty
+
+
+@pytest.mark.parametrize("boom", [KeyboardInterrupt, RuntimeError])
+def test_files_are_removed_after_ctrl_c_and_errors(tmp_path, monkeypatch, boom):
+    real = BatchSearch._check_level
+
+    def stop_at_3(self, cols, fps, depth):
+        if depth == 3:
+            assert any(tmp_path.iterdir())  # the files exist while the search runs
+            raise boom()
+        return real(self, cols, fps, depth)
+
+    monkeypatch.setattr(BatchSearch, "_check_level", stop_at_3)
+    if boom is KeyboardInterrupt:
+        r = _twophase(3, disk=str(tmp_path))
+        assert r.stop_reason == "interrupted"
+    else:
+        with pytest.raises(RuntimeError):
+            _twophase(3, disk=str(tmp_path))
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_full_disk_is_a_usage_error_naming_the_directory(tmp_path, monkeypatch):
+    calls = []
+
+    def full(arr, f):
+        calls.append(len(arr))
+        if len(calls) > 4:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        arr.tofile(f)
+
+    monkeypatch.setattr(diskstore, "_tofile", full)
+    with pytest.raises(UsageError, match="the disk is full") as e:
+        _twophase(3, disk=str(tmp_path))
+    assert str(tmp_path) in str(e.value)
+    assert list(tmp_path.iterdir()) == []
+
+
+def _cli(*args):
+    return CliRunner().invoke(main, ["run", str(TWOPHASE), "--param", "n=3", *args])
+
+
+def test_cli_disk_gives_the_json_of_the_in_memory_run(tmp_path):
+    disk = json.loads(_cli("--disk", str(tmp_path), "--json").output)
+    mem = json.loads(_cli("--json").output)
+    keys = ("distinct_states", "transitions", "depth", "result", "backend", "collision_probability")
+    assert [disk[k] for k in keys] == [mem[k] for k in keys]
+    assert disk["distinct_states"] == 288
+
+
+@pytest.mark.parametrize("extra, says", [
+    (["--workers", "2"], "--workers"),
+    (["--strategy", "dfs"], "--strategy dfs"),
+    (["--checkpoint", "X.ckpt"], "checkpoint"),
+    (["--symmetry"], "--symmetry"),
+    (["--backend", "interp"], "--backend interp"),
+])
+def test_cli_disk_refuses_what_keeps_the_visited_set_elsewhere(tmp_path, extra, says):
+    r = _cli("--disk", str(tmp_path), *extra)
+    assert r.exit_code == 2, r.output
+    assert "--disk" in r.output and says in r.output
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_cli_a_missing_or_unwritable_dir_exits_2(tmp_path):
+    r = _cli("--disk", str(tmp_path / "nope"))
+    assert r.exit_code == 2 and "no such directory" in r.output
+    f = tmp_path / "file"
+    f.write_text("")
+    r = _cli("--disk", str(f))
+    assert r.exit_code == 2 and "no such directory" in r.output
