@@ -166,6 +166,8 @@ def run_cmd(spec: str, depth, params, faults, strategy, max_states, time_limit, 
         except KeyboardInterrupt:  # keep the long run's results: show the traces as found
             click.echo("minimisation interrupted (Ctrl-C): the traces are shown as found", err=True)
     _write_files(result, out_dir, spec, model)
+    for w in result.warnings:  # on stderr, so a piped report or --json stays clean (JSON keeps its own list)
+        click.echo(f"warning: {w}", err=True)
     if as_json:
         click.echo(json.dumps(result.summary(), default=str))
     else:
@@ -226,12 +228,10 @@ def _print_result(r: Result, out_dir: str | None) -> None:
         click.echo("The depth bound was reached: states deeper than it were not explored.")
     if r.stop_reason:
         click.echo(f"Stopped early ({r.stop_reason.replace('_', ' ')}): the search is incomplete.")
-    for w in r.warnings:
-        click.echo(f"warning: {w}")
     if r.unchecked:
-        # liveness left unchecked says why in a warning above (random walks, a safety violation first,
+        # liveness left unchecked says why in a warning on stderr (random walks, a safety violation first,
         # a search stopped early); the z3 engines check invariants only
-        why = " (the warnings above say why)" if r.warnings else ""
+        why = " (the warnings on stderr say why)" if r.warnings else ""
         click.echo(f"not checked in this run: {', '.join(r.unchecked)}{why}")
     if r.collision_probability > 1e-9:
         click.echo(f"fingerprint collision probability: {r.collision_probability:.1e}")

@@ -39,6 +39,19 @@ def test_json_prints_one_object_with_the_documented_keys():
     assert data["elapsed_s"] >= 0 and data["states_per_s"] >= 0 and data["peak_rss_mb"] > 0
 
 
+@pytest.mark.parametrize("mode", [["--json"], []])
+def test_warnings_go_to_stderr_and_the_json_keeps_its_own_list(mode):
+    run = explore(TWOPC, "--param", "n=2", "--strategy", "random", "--depth", "8", *mode)
+    assert run.code == 0, run
+    want = "warning: liveness not checked (everyone_decides): random walks do not build the state graph"
+    assert [ln for ln in run.err.splitlines() if ln.startswith("warning:")][0].startswith(want)
+    assert "warning:" not in run.out  # stdout stays the report (or exactly one JSON object) when piped
+    if mode:
+        assert json.loads(run.out)["warnings"][0].startswith(want.removeprefix("warning: "))
+    else:
+        assert "not checked in this run: everyone_decides (the warnings on stderr say why)" in run.out
+
+
 def test_json_describes_each_violation(forgetful_run):
     run, out = forgetful_run
     assert run.code == 12, run
