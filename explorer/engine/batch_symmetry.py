@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -55,11 +56,12 @@ class CanonicalFingerprints:
     Has Fingerprinter's `of`, `update` and `salts`, so a search and trace rebuilding use it as one.
     """
 
-    def __init__(self, sym: SymmetricFingerprinter, leaves: Leaves):
+    def __init__(self, sym: SymmetricFingerprinter, leaves: Callable[[], Leaves]):
         self.sym = sym
         self.base = sym.base
         self.salts = sym.salts
-        self.leaves = leaves
+        self._get_leaves = leaves  # the search's current Leaves (a worker may replace its codebooks)
+        self._tables_of: Leaves | None = None
         self.groups = sym.groups
         ids = [x for g in self.groups for x in g]
         if len(set(ids)) != len(ids):
@@ -80,6 +82,14 @@ class CanonicalFingerprints:
                                   f"(the batched canonical form tries each, up to {MAX_PERMUTATIONS})")
             self.perms = [(m, self._field_map(m)) for m in _permutations(self.groups)
                           if any(a != b for a, b in m.items())]
+
+    @property
+    def leaves(self) -> Leaves:
+        lv = self._get_leaves()
+        if lv is not self._tables_of:  # tables are per leaf id and code: new codebooks, new tables
+            self._tables.clear()
+            self._tables_of = lv
+        return lv
 
     # ------------------------------------------------------------------ Fingerprinter's interface
     def of(self, state: tuple) -> int:
@@ -227,7 +237,7 @@ class SymmetricBatchSearch(BatchSearch):
 
     def __init__(self, model: Any, opts, **kw: Any):
         super().__init__(model, opts, **kw)
-        self.canon = CanonicalFingerprints(self.fpr, self.leaves)
+        self.canon = CanonicalFingerprints(self.fpr, lambda: self.leaves)
         self.fpr = self.canon  # initial states and trace rebuilding use the same fingerprints
 
     def _successors(self, cols: np.ndarray, fps: np.ndarray):
