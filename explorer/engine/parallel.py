@@ -47,16 +47,25 @@ class RangeResult:
     new_steps: list[tuple] = field(default_factory=list)  # (worker id, action, Step, ((field, key), value|None)...)
     learned: list[tuple[int, tuple]] = field(default_factory=list)  # (action index, state) expanded anew
     all_hold: bool = False  # every new state of the range satisfies every invariant (checked by the worker)
+    # pool workers only (explorer/engine/pool.py): the new states' code columns, in the client's codes (None
+    # when the worker numbered a value or leaf the client may number otherwise); the fingerprints sorted;
+    # the worker's CPU seconds for the range (to balance the next level's split)
+    cols: np.ndarray | None = None
+    sorted_fps: np.ndarray | None = None
+    cpu: float = 0.0
 
     _ARRAYS = ("counts", "fps", "parents", "steps")
+    _OPTIONAL = ("cols", "sorted_fps")
 
     def send(self, conn: Any) -> None:
         meta = {k: getattr(self, k) for k in ("lo", "hi", "transitions", "chunk_sizes", "new_steps", "learned",
-                                              "all_hold")}
+                                              "all_hold", "cpu")}
         meta["dtypes"] = [getattr(self, k).dtype.str for k in self._ARRAYS]
+        extra = [k for k in self._OPTIONAL if getattr(self, k) is not None]
+        meta["optional"] = [(k, getattr(self, k).dtype.str, getattr(self, k).shape) for k in extra]
         conn.send_bytes(pickle.dumps(meta, protocol=pickle.HIGHEST_PROTOCOL))
-        for k in self._ARRAYS:
-            conn.send_bytes(np.ascontiguousarray(getattr(self, k)).data)
+        for k in self._ARRAYS + tuple(extra):
+            conn.send_bytes(np.ascontiguousarray(getattr(self, k)).reshape(-1).data)  # 2-D: len() is the rows
 
     @classmethod
     def receive(cls, conn: Any) -> RangeResult | str:
@@ -65,6 +74,8 @@ class RangeResult:
         if "error" in meta:
             return meta["error"]
         arrays = [np.frombuffer(conn.recv_bytes(), dtype=dt) for dt in meta.pop("dtypes")]
+        for k, dt, shape in meta.pop("optional", []):
+            meta[k] = np.frombuffer(conn.recv_bytes(), dtype=dt).reshape(shape)
         return cls(counts=arrays[0], fps=arrays[1], parents=arrays[2], steps=arrays[3], **meta)
 
 
@@ -133,12 +144,16 @@ class ParallelBatchSearch(BatchSearch):
         cols, more = self._adopt(got, cols, counts)
         return cols, more, got.all_hold
 
-    def _all_hold(self, cols: np.ndarray, row: tuple) -> bool:
+    def _all_hold(self, cols: np.ndarray, row: tuple, new: np.ndarray | None = None,
+                  learn: bool | None = None) -> bool:
         """True when every new state of a finished range satisfies every invariant (False: not known).
 
         The workers walk the invariant tries on their own new states, so the parent can skip its
-        walk of a level in the common case. Anything unusual (a memo entry to learn, a reachable
-        property still unwitnessed, a violation) answers False, and the parent checks the level itself.
+        walk of a level in the common case. Anything unusual (a memo entry that cannot be learned
+        here, a reachable property still unwitnessed, a violation) answers False, and the parent
+        checks the level itself. `new`: the range's new code columns when already computed. `learn`:
+        learn missing memo entries (children always; the pool's parent too, for its own range, so
+        that a level where the invariants meet new combinations is not walked twice).
         """
         fp, par, em = row
         model = self.model
@@ -147,23 +162,28 @@ class ParallelBatchSearch(BatchSearch):
         if not model.invariants:
             return True
         lv = self.leaves
-        if lv.changed or cols.shape[0] < lv.n:
+        if lv.changed or cols.shape[0] < lv.n or (new is not None and new.shape[0] < lv.n):
             return False
-        new = self._fit_dtype(cols[:, par])  # a step may write a code the frontier's type cannot hold
-        self._apply_writes(new, em)
+        if new is None:
+            new = self._fit_dtype(cols[:, par])  # a step may write a code the frontier's type cannot hold
+            self._apply_writes(new, em)
         idx = np.arange(len(fp), dtype=np.int64)
         bad: list[bool] = []
+        learn = self._in_child if learn is None else learn
 
         def unknown(_codes: np.ndarray) -> None:
             raise _Unknown()
 
         try:
             for k in range(len(model.invariants)):
-                # a worker learns missing entries in its own tries; the parent leaves that to its full check
-                learn = (lambda codes, k=k: self._expand_property(self.inv_tries[k], model.invariants[k], codes)) \
-                    if self._in_child else unknown
-                self._walk(self.inv_tries[k], idx, new, learn, lambda _i, ids: bad.append(bool((ids == 0).any())))
+                expand = (lambda codes, k=k: self._expand_property(self.inv_tries[k], model.invariants[k], codes)) \
+                    if learn else unknown
+                self._walk(self.inv_tries[k], idx, new, expand, lambda _i, ids: bad.append(bool((ids == 0).any())))
         except (_Unknown, SchemaChanged):
+            return False
+        except Exception:  # noqa: BLE001 - a property that raises: the full check reports it with its trace
+            if self._in_child:
+                raise
             return False
         return not any(bad)
 

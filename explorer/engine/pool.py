@@ -1,17 +1,41 @@
-"""Workers forked once per search, not once per level: `--workers` without copy-on-write churn.
+"""Workers forked once per search, each keeping its own copy of the visited set: `--workers` with a small
+serial part per level.
 
-A fork per level (ParallelBatchSearch) makes every page the parent writes while a child lives a
-page copy; on TwoPhase N = 8 that is most of the 27 % of CPU 2 workers add. Here the workers are
-forked at the first level big enough to split and live until the search ends. Each keeps its own
-memo tries and codebooks; per level it receives, through a pipe, the client's codebooks (to extend
-its own in the same order, or start them afresh when they disagree, see cluster._sync), its
-frontier range and the visited fingerprints, and answers as a per-level child does, with every
-step by value. The merge is ParallelBatchSearch's, so counts and traces are the same.
+Why this shape. The batched engine is level-synchronous; each level's frontier is cut into
+contiguous ranges, the parent expands the first, the workers the others, and the new states are
+kept exactly as one process keeps them (each fingerprint once, from the earliest range, then the
+interpreted engine's order), so counts, depths, verdicts and traces do not change with the number
+of workers. What makes it fast is what the parent does NOT do alone between two levels:
+
+- the visited set is not sent each level: each worker keeps its own sorted copy and adds each
+  level's new fingerprints itself, after it has answered (the fingerprints of the parent's range
+  it got during the level, and its own);
+- the states a worker's range shares with the parent's range are dropped by the worker: as soon as
+  the parent has finished its range it sends that range's sorted fingerprints to every worker;
+- each worker returns its new states' code columns (when its codebooks did not grow during the
+  level, so its codes are the parent's) and their fingerprints sorted, so the parent neither
+  gathers and rewrites the whole next frontier nor sorts it to merge the visited set;
+- the parent walks the invariant tries over its own range while the workers still work, learning
+  what they miss, and skips its full check of the level when every range holds;
+- the split is balanced from measured CPU time: the parent takes a smaller share of the frontier
+  so that its share plus the work only it does (sorting, columns, invariants) ends when the
+  workers' ranges end.
+
+Each worker is forked at the first level big enough to split and lives until the search ends (a
+fork per level made every page the parent wrote a page copy). Per level it receives the client's
+codebooks (to extend its own in the same order, or start them afresh when they disagree, see
+cluster._sync), its frontier range, and either the whole visited set (first level, or after a
+level it missed) or just what it lacks. It answers as a per-level child does, with every step by
+value. Should it fail, the parent expands that range itself (which reproduces an error with its
+usual message and trace) and sends it the whole visited set next time.
 """
 from __future__ import annotations
 
 import multiprocessing
+import os
 import pickle
+import time
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -19,71 +43,231 @@ import numpy as np
 from .batch import BatchSearch
 from .cluster import Codebooks, _sync, expand_synced
 from .leaves import Leaves
-from .parallel import ParallelBatchSearch
+from .memory import STOP_FRACTION, MemoryGuard, rss_bytes
+from .parallel import ParallelBatchSearch, RangeResult
+
+
+@dataclass
+class _Worker:
+    process: Any
+    conn: Any
+    at: int | None = None  # the level whose start the worker's visited set matches (with `extra` added)
+    extra: np.ndarray | None = None  # sorted fingerprints of the last level it has not seen (3+ workers)
+
+
+@dataclass
+class _Row:
+    """One range's new states: fingerprints, parent positions, step ids (parent's), and what helps the merge."""
+
+    fps: np.ndarray
+    parents: np.ndarray
+    steps: np.ndarray
+    cols: np.ndarray | None  # new code columns in the parent's codes, or None (the parent computes them)
+    sorted_fps: np.ndarray | None
+    filtered: bool  # already without the parent's range's states
+
+    def masked(self, keep: np.ndarray) -> _Row:
+        return _Row(self.fps[keep], self.parents[keep], self.steps[keep],
+                    None if self.cols is None else self.cols[:, keep], None, self.filtered)
+
+
+@dataclass
+class _Ready:
+    """What the last split level handed in for _next_columns and _visit."""
+
+    n: int
+    cols: np.ndarray | None
+    sorted_parts: list[np.ndarray] = field(default_factory=list)
 
 
 class PoolBatchSearch(ParallelBatchSearch):
-    """ParallelBatchSearch with long-lived forked workers."""
+    """ParallelBatchSearch with long-lived forked workers that keep their own visited set."""
 
     def __init__(self, model: Any, opts, **kw: Any):
         super().__init__(model, opts, **kw)
-        self._pool: list[tuple[Any, Any]] = []  # (process, duplex connection)
+        self._pool: list[_Worker] = []
+        self._ready: _Ready | None = None
+        self._share = 1.0 / max(1, self.workers)  # the parent's share of a split level's frontier
+        self.profile: dict[str, float] = {}  # CPU seconds per phase, parent side (bench/workers.py --profile)
+        # per split level: (frontier size, parent's share, parent CPU s while the workers work, slowest worker's)
+        self.level_cpu: list[tuple[int, float, float, float]] = []
 
     def run(self):
+        t0 = time.process_time()
         try:
             return super().run()
         finally:
-            for p, conn in self._pool:
+            self.profile["parent total"] = time.process_time() - t0
+            for wk in self._pool:
                 try:
-                    conn.send_bytes(b"")  # stop
+                    wk.conn.send_bytes(b"")  # stop
                 except OSError:
                     pass
-                conn.close()
-                p.join(timeout=1)
-                if p.is_alive():
-                    p.terminate()
-                    p.join()
+                wk.conn.close()
+                wk.process.join(timeout=1)
+                if wk.process.is_alive():
+                    wk.process.terminate()
+                    wk.process.join()
             self._pool = []
+
+    def _start_pool(self) -> None:
+        ctx = multiprocessing.get_context("fork")
+        for _ in range(1, self.workers):
+            mine, theirs = ctx.Pipe(duplex=True)
+            p = ctx.Process(target=self._serve, args=(theirs,), daemon=True)
+            p.start()
+            theirs.close()
+            self._pool.append(_Worker(p, mine))
+        if self._mem is not None:  # --max-memory counts what the workers hold too
+            self._mem = PoolMemoryGuard(self._mem.limit, pids=[wk.process.pid for wk in self._pool])
+
+    def _tally(self, key: str, t0: float) -> float:
+        t = time.process_time()
+        self.profile[key] = self.profile.get(key, 0.0) + t - t0
+        return t
 
     def _expand_level(self, cols: np.ndarray, fps: np.ndarray, visited: np.ndarray):
         n = len(fps)
         w = min(self.workers, max(1, n))
-        if w == 1 or n < self.min_parallel_frontier:
-            return BatchSearch._expand_level(self, cols, fps, visited)
+        self._ready = None
+        if w == 1 or n < self.min_parallel_frontier or type(visited) is not np.ndarray:
+            t0 = time.process_time()
+            try:
+                return BatchSearch._expand_level(self, cols, fps, visited)
+            finally:
+                self._tally("serial levels", t0)
         if not self._pool:
-            ctx = multiprocessing.get_context("fork")
-            for _ in range(1, self.workers):
-                mine, theirs = ctx.Pipe(duplex=True)
-                p = ctx.Process(target=self._serve, args=(theirs,), daemon=True)
-                p.start()
-                theirs.close()
-                self._pool.append((p, mine))
-        bounds = [n * k // w for k in range(w + 1)]
+            self._start_pool()
+        t0 = time.process_time()
+        depth = len(self.level_parent) - 1
+        bounds = self._bounds(n, w)
         lv = self.leaves
         books = pickle.dumps(Codebooks(tuple(zip(lv.leaf_field, lv.leaf_key, strict=True)),
                                        tuple(tuple(v) for v in lv.values)), protocol=pickle.HIGHEST_PROTOCOL)
-        vis = np.ascontiguousarray(visited).data
         for k in range(1, w):
             a, b = bounds[k], bounds[k + 1]
-            conn = self._pool[k - 1][1]
+            wk = self._pool[k - 1]
+            full = wk.at != depth
+            vis = visited if full else (wk.extra if wk.extra is not None else np.zeros(0, dtype=np.uint64))
             part = np.ascontiguousarray(cols[:, a:b])
-            conn.send_bytes(pickle.dumps({"lo": a, "shape": part.shape, "dtype": part.dtype.str},
-                                         protocol=pickle.HIGHEST_PROTOCOL))
-            conn.send_bytes(books)
-            conn.send_bytes(part.tobytes())
-            conn.send_bytes(np.ascontiguousarray(fps[a:b]).data)
-            conn.send_bytes(vis)
+            wk.conn.send_bytes(pickle.dumps({"lo": a, "shape": part.shape, "dtype": part.dtype.str, "full": full,
+                                             "vis_len": len(visited)}, protocol=pickle.HIGHEST_PROTOCOL))
+            wk.conn.send_bytes(books)
+            wk.conn.send_bytes(part.tobytes())
+            wk.conn.send_bytes(np.ascontiguousarray(fps[a:b]).data)
+            wk.conn.send_bytes(np.ascontiguousarray(vis).data)
+            wk.at, wk.extra = None, None  # until it answers
+        t0 = self._tally("send tasks", t0)
         counts = np.zeros(n, dtype=np.int64)
         cols, parts = self._expand_range(cols, fps, visited, 0, bounds[1], counts)
-        rows = [self._finish_range(parts)]
-        seen = np.sort(rows[0][0])
-        all_hold = self._all_hold(cols, rows[0])
+        fp0, par0, em0 = self._finish_range(parts)
+        seen = np.sort(fp0)
+        t_range = time.process_time() - t0
+        t0 = self._tally("own range", t0)
         for k in range(1, w):
-            cols, more, held = self._take_range(k, self._pool[k - 1][1], cols, fps, visited, bounds, counts)
+            self._pool[k - 1].conn.send_bytes(seen.data)  # the workers drop what the parent's range found
+        new0 = self._fit_dtype(cols[:, par0])
+        self._apply_writes(new0, em0)
+        all_hold = self._all_hold(cols, (fp0, par0, em0), new0, learn=True)
+        t_extra = time.process_time() - t0
+        t0 = self._tally("own columns and invariants", t0)
+        share = self._share
+        rows = [_Row(fp0, par0, em0, new0, seen, True)]
+        child_cpu = []
+        for k in range(1, w):
+            cols, row, held, cpu = self._take(k, cols, fps, visited, bounds, counts, depth)
             all_hold = all_hold and held
-            rows.append(self._finish_range(more))
+            rows.append(row)
+            child_cpu.append(cpu / max(1, bounds[k + 1] - bounds[k]))
+        t0 = self._tally("wait and adopt", t0)
         self._prechecked = all_hold
-        return self._join_ranges(cols, rows, counts, seen)
+        self.level_cpu.append((n, share, t_range + t_extra, max(c * (bounds[k + 1] - bounds[k])
+                                                                for k, c in enumerate(child_cpu, start=1))))
+        if all(c > 0 for c in child_cpu):
+            self._rebalance(t_range / max(1, bounds[1]), float(np.mean(child_cpu)), t_extra / n, w)
+        out = self._join(cols, rows, counts, w)
+        self._tally("join", t0)
+        return out
+
+    def _bounds(self, n: int, w: int) -> list[int]:
+        """Frontier cut points: the parent's share first, the rest evenly among the workers."""
+        a = int(n * self._share)
+        return [0] + [a + (n - a) * k // (w - 1) for k in range(w)]
+
+    def _rebalance(self, c_parent: float, c_worker: float, e_parent: float, w: int) -> None:
+        """Sets the parent's share so that its range plus its own extra work (per frontier state) lasts
+        as long as a worker's range: f * c_parent + e = (1 - f) / (w - 1) * c_worker."""
+        cw = c_worker / (w - 1)
+        f = (cw - e_parent) / (c_parent + cw) if c_parent + cw > 0 else 1.0 / w
+        self._share = min(0.7, max(0.05, f))
+
+    def _take(self, k: int, cols: np.ndarray, fps: np.ndarray, visited: np.ndarray, bounds: list[int],
+              counts: np.ndarray, depth: int) -> tuple[np.ndarray, _Row, bool, float]:
+        """Adopts worker k's answer, or expands its range here when it gave none (an error is then raised
+        with its usual message and trace). Returns (cols, row, all invariants held, worker CPU seconds)."""
+        wk = self._pool[k - 1]
+        try:
+            got: RangeResult | str = RangeResult.receive(wk.conn)
+        except (EOFError, OSError, pickle.UnpicklingError) as e:
+            got = f"worker {k} ended without an answer ({e!r})"
+        if isinstance(got, str):
+            cols, more = self._expand_range(cols, fps, visited, bounds[k], bounds[k + 1], counts)
+            fp, par, em = self._finish_range(more)
+            return cols, _Row(fp, par, em, None, None, False), False, 0.0
+        cols, more = self._adopt(got, cols, counts)
+        fp, par, em = (np.concatenate([p[i] for p in more]) for i in range(3)) if len(more) != 1 else more[0]
+        wk.at = depth + 1
+        usable = got.cols is not None and got.cols.shape[0] == cols.shape[0]
+        return cols, _Row(fp, par, em, got.cols if usable else None, got.sorted_fps, True), got.all_hold, got.cpu
+
+    def _join(self, cols: np.ndarray, rows: list[_Row], counts: np.ndarray, w: int):
+        """Concatenates the ranges' new states, minus those an earlier range (smaller parents) also found.
+
+        The workers already dropped the parent's range's states; with 3 or more workers the parent drops
+        those two workers' ranges share. Returns what BatchSearch._merge_parts returns.
+        """
+        seen0 = rows[0].sorted_fps
+        later: np.ndarray | None = None  # sorted fingerprints of the workers' ranges so far
+        for j in range(1, len(rows)):
+            row = rows[j]
+            keep = None
+            if not row.filtered:
+                keep = _absent(seen0, row.fps)
+            if later is not None:
+                more = _absent(later, row.fps)
+                keep = more if keep is None else keep & more
+            if keep is not None and not keep.all():
+                row = rows[j] = row.masked(keep)
+            if row.sorted_fps is None:
+                row.sorted_fps = np.sort(row.fps)
+            if j + 1 < len(rows):
+                later = row.sorted_fps if later is None else np.sort(np.concatenate([later, row.sorted_fps]),
+                                                                     kind="stable")
+        if w > 2:  # what each worker lacks to follow the next level: the other workers' new states
+            for k, wk in enumerate(self._pool[: w - 1], start=1):
+                if wk.at is not None:
+                    wk.extra = np.sort(np.concatenate([rows[j].fps for j in range(1, len(rows)) if j != k]))
+        kfp = np.concatenate([r.fps for r in rows])
+        have_cols = all(r.cols is not None and r.cols.shape[0] == cols.shape[0] for r in rows)
+        self._ready = _Ready(len(kfp), np.concatenate([r.cols for r in rows], axis=1) if have_cols else None,
+                             [r.sorted_fps for r in rows])
+        return (cols, kfp, np.concatenate([r.parents for r in rows]), np.concatenate([r.steps for r in rows]),
+                counts)
+
+    def _next_columns(self, cols: np.ndarray, kpar: np.ndarray, kem: np.ndarray) -> np.ndarray:
+        ready = self._ready
+        if ready is None or ready.cols is None or ready.cols.shape[0] != cols.shape[0] or len(kpar) > ready.n:
+            return super()._next_columns(cols, kpar, kem)
+        return self._fit_dtype(ready.cols[:, : len(kpar)])  # a --max-states stop keeps a prefix
+
+    def _visit(self, visited: Any, kfp: np.ndarray) -> Any:
+        ready, self._ready = self._ready, None
+        if ready is None or ready.n != len(kfp) or type(visited) is not np.ndarray:
+            return super()._visit(visited, kfp)
+        t0 = time.process_time()
+        out = np.sort(np.concatenate([visited, *ready.sorted_parts]), kind="stable")  # merges the sorted runs
+        self._tally("visited merge", t0)
+        return out
 
     # ------------------------------------------------------------------ worker side
     def _serve(self, conn: Any) -> None:
@@ -91,28 +275,83 @@ class PoolBatchSearch(ParallelBatchSearch):
         self._in_child = True
         self._progress = None
         self._pool = []
+        visited: np.ndarray | None = None
         while True:
             try:
                 head = conn.recv_bytes()
+                if not head:
+                    return
+                raw = [conn.recv_bytes() for _ in range(4)]  # read the whole task first: the pipe stays in step
             except (EOFError, OSError, KeyboardInterrupt):  # Ctrl-C reaches the workers too: the parent reports
                 return
-            if not head:
-                return
-            raw = [conn.recv_bytes() for _ in range(4)]  # read the whole task first: the pipe stays in step
+            t0 = time.process_time()
+            res: RangeResult | None = None
+            error = ""
             try:
                 meta = pickle.loads(head)
                 books = pickle.loads(raw[0])
                 cols = np.frombuffer(raw[1], dtype=meta["dtype"]).reshape(meta["shape"])
                 fps = np.frombuffer(raw[2], dtype=np.uint64)
-                visited = np.frombuffer(raw[3], dtype=np.uint64)
+                vis = np.frombuffer(raw[3], dtype=np.uint64)
+                if meta["full"]:
+                    visited = vis
+                elif visited is None:
+                    raise RuntimeError("no visited set")
+                elif len(vis):
+                    visited = _union(visited, vis)
+                if len(visited) != meta["vis_len"]:
+                    raise RuntimeError(f"visited set out of step ({len(visited)} != {meta['vis_len']})")
                 if not _sync(self, books):
                     _rebase(self, books)
-                expand_synced(self, cols, fps, visited, meta["lo"]).send(conn)
+                res = expand_synced(self, cols, fps, visited, meta["lo"], with_cols=True)
             except BaseException as e:  # noqa: BLE001 - the parent redoes the range and reports properly
-                try:
-                    conn.send_bytes(pickle.dumps({"error": f"{type(e).__name__}: {e}"}))
-                except OSError:
-                    return
+                error = f"{type(e).__name__}: {e}"
+            try:
+                seen = np.frombuffer(conn.recv_bytes(), dtype=np.uint64)  # the parent's range's new states
+            except (EOFError, OSError, KeyboardInterrupt):
+                return
+            try:
+                if res is None:
+                    visited = None  # the parent sends it whole next time
+                    conn.send_bytes(pickle.dumps({"error": error}))
+                    continue
+                _drop_seen(res, seen)
+                res.cpu = time.process_time() - t0
+                res.send(conn)
+                visited = _union(visited, seen, res.sorted_fps)  # the level's new states (all of them with 2 workers)
+            except (EOFError, OSError, KeyboardInterrupt):
+                return
+
+
+def _drop_seen(res: RangeResult, seen: np.ndarray) -> None:
+    """Drops the new states the parent's range also found (it keeps them: smaller parents); sorts the rest."""
+    if len(seen) and len(res.fps):
+        keep = _absent(seen, res.fps)
+        if not keep.all():
+            res.fps, res.parents, res.steps = res.fps[keep], res.parents[keep], res.steps[keep]
+            if res.cols is not None:
+                res.cols = res.cols[:, keep]
+    res.chunk_sizes = [len(res.fps)]
+    res.sorted_fps = np.sort(res.fps)
+
+
+def _absent(sorted_fps: np.ndarray, fps: np.ndarray) -> np.ndarray:
+    """Mask of `fps` not in the sorted array."""
+    if not len(sorted_fps):
+        return np.ones(len(fps), dtype=bool)
+    pos = np.searchsorted(sorted_fps, fps)
+    pos[pos == len(sorted_fps)] = 0
+    return sorted_fps[pos] != fps
+
+
+def _union(*arrays: np.ndarray) -> np.ndarray:
+    """Sorted union of sorted uint64 arrays (timsort merges the runs; duplicates dropped)."""
+    parts = [a for a in arrays if len(a)]
+    if len(parts) <= 1:
+        return parts[0] if parts else arrays[0]
+    out = np.sort(np.concatenate(parts), kind="stable")
+    dup = out[1:] == out[:-1]
+    return out[np.concatenate(([True], ~dup))] if dup.any() else out
 
 
 def _rebase(search: BatchSearch, books: Codebooks) -> None:
@@ -125,3 +364,28 @@ def _rebase(search: BatchSearch, books: Codebooks) -> None:
     search._shape_cache = None
     if not _sync(search, books):
         raise RuntimeError("the worker's codebooks cannot follow the client's")
+
+
+@dataclass
+class PoolMemoryGuard(MemoryGuard):
+    """--max-memory with workers: the parent's resident memory plus what each worker holds privately
+    (pages it shares with the parent after the fork are counted once, in the parent)."""
+
+    pids: list[int] = field(default_factory=list)
+
+    def over(self, extra: int = 0) -> bool:
+        self.last_rss = rss_bytes() + sum(private_bytes(p) for p in self.pids)
+        return self.last_rss + extra >= self.limit * STOP_FRACTION
+
+
+def private_bytes(pid: int) -> int:
+    """Memory a process holds that no other does (Linux: /proc/PID/smaps_rollup; 0 when unknown)."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as f:
+            return sum(int(line.split()[1]) * 1024 for line in f if line.startswith(("Private_Clean", "Private_Dirty")))
+    except (OSError, ValueError, IndexError):
+        try:
+            with open(f"/proc/{pid}/statm", "rb") as f:
+                return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+        except (OSError, ValueError, IndexError):
+            return 0
