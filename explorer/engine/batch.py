@@ -673,12 +673,10 @@ class BatchSearch(Search):
                     self._stop_reason = "max_states"
                     raise _Stop()
                 break
-            cols = self._fit_dtype(cols)
-            new_cols = cols[:, kpar]
+            new_cols = self._next_columns(cols, kpar, kem)
             self._frontier = None
             del cols
-            self._apply_writes(new_cols, kem)
-            visited = _merge_visited(visited, np.sort(kfp))
+            visited = self._visit(visited, kfp)
             self.level_parent.append(frontier_index[kpar].astype(np.uint32))
             self.level_emit.append(kem.astype(np.uint16 if len(self.emits) <= 1 << 16 else np.uint32))
             depth += 1
@@ -695,6 +693,18 @@ class BatchSearch(Search):
             else:
                 cols, fps = new_cols[:, ok], kfp[ok]
             del new_cols, kpar, kem, per_parent
+
+    def _next_columns(self, cols: np.ndarray, kpar: np.ndarray, kem: np.ndarray) -> np.ndarray:
+        """The new level's code columns: each parent's codes with its step's writes applied.
+
+        A method so that the pool (engine/pool.py) can hand in the columns its workers computed."""
+        new_cols = self._fit_dtype(cols)[:, kpar]
+        self._apply_writes(new_cols, kem)
+        return new_cols
+
+    def _visit(self, visited: Any, kfp: np.ndarray) -> Any:
+        """Adds a level's new fingerprints to the visited set; returns it (the pool's workers sort theirs)."""
+        return _merge_visited(visited, np.sort(kfp))
 
     def _expand_level(self, cols: np.ndarray, fps: np.ndarray, visited: np.ndarray):
         """Computes the successors of a frontier, a chunk at a time.
