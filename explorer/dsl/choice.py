@@ -8,7 +8,7 @@ step (its decisions are saved) and will drive symbolic execution later.
 """
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 
@@ -81,6 +81,28 @@ def choose(options: Iterable[Any], name: str | None = None) -> Any:
     elif not isinstance(options, (list, tuple, range)):
         options = list(options)
     return oracle.pick(options, name)
+
+
+def choose_present(field: str, options: Callable[[], Sequence[Any]], *, order: Callable[[Any], Any],
+                   allowed: Callable[[Any], bool] | None = None, option: Callable[[Any, Any], Any] | None = None,
+                   name: str | None = None) -> Any:
+    """`choose(options())` where the options are the present keys of dict field `field`, described so an
+    engine need not read the whole field to know them.
+
+    `options()` must return exactly: the keys k of the field with `allowed(k)` true, sorted by `order(k)`,
+    each mapped to `option(k, value)` (default: k). `allowed` may depend only on values the step has read
+    already. The one-state-at-a-time engine just calls `options()`; the batched engine (whose recording
+    oracle has `pick_present`) reads only the chosen key, so a step's memo entry does not hold the rest
+    of the field (actor specs: `deliver` reads one message, not the whole network). The decision
+    recorded is the same index either way, so traces do not depend on the engine.
+    """
+    oracle = _current[0]
+    if oracle is None:
+        raise RuntimeError("choose() is only meaningful inside an action run by the explorer")
+    hook = getattr(oracle, "pick_present", None)
+    if hook is not None:
+        return hook(field, options, order, allowed, option, name)
+    return oracle.pick(list(options()), name)
 
 
 def _sorted(items: Iterable[Any]) -> list:

@@ -11,6 +11,7 @@ states is the same too (parent, then action, then decisions), so traces are iden
 """
 from __future__ import annotations
 
+import dataclasses
 import time
 import weakref
 from typing import Any
@@ -46,6 +47,35 @@ class _Choose:
 
     def __init__(self, n: int):
         self.children: list[Any] = [None] * n
+
+
+class _ChooseKey:
+    """A `choose_present` over the present keys of dict field `field`: one branch per key (leaf id).
+
+    Each state goes down the branch of every present key that `allowed` admits; its decision is the
+    key's rank among them in `order` (computed per state with numpy), substituted at position `pos`
+    of the decisions of the step reached below. `allowed` depends only on leaves read above this node.
+    """
+
+    __slots__ = ("field", "pos", "allowed", "order", "children", "cache")
+
+    def __init__(self, field: int, pos: int, allowed, order):
+        self.field = field
+        self.pos = pos
+        self.allowed = allowed
+        self.order = order
+        self.children: dict[int, Any] = {}
+        self.cache: Any = None  # (number of leaves, ordered admitted leaf ids)
+
+    def ordered(self, lv: Leaves) -> list[int]:
+        """The field's leaves this node admits, in `order` of their keys."""
+        c = self.cache
+        if c is None or c[0] != lv.n:
+            keys = lv.leaf_key
+            lids = [x for x in lv.dict_leaves[self.field] if self.allowed is None or self.allowed(keys[x])]
+            lids.sort(key=lambda x: self.order(keys[x]))
+            c = self.cache = (lv.n, lids)
+        return c[1]
 
 
 class _Emit:
@@ -200,6 +230,8 @@ class _Recorder:
         self.events: list[tuple] = []
         self.read_leaves: set[int] = set()
         self.read_fields: set[int] = set()
+        self.state: tuple | None = None  # the state being run (choose_present reads its keys directly)
+        self.keyed = False  # a choose_present was recorded as a key choice in this run (one per run)
 
     def read_leaf(self, lid: int) -> None:
         if lid not in self.read_leaves:
@@ -238,6 +270,25 @@ class _RecordingOracle(Oracle):
         self.rec.events.append(("c", n, i))
         return super().pick(options, name)
 
+    def pick_present(self, field, options, order, allowed, option, name):
+        """`choose_present`: records a key choice ("k" event) and a read of the chosen key's leaf only."""
+        rec = self.rec
+        lv = rec.leaves
+        i = lv.fields.index(field) if field in lv.fields else -1
+        val = rec.state[i] if rec.state is not None and i >= 0 else None
+        if rec.keyed or i < 0 or not lv.is_dict[i] or type(val) is not FrozenDict:
+            return self.pick(list(options()), name)  # a plain choose: reads what options() reads
+        keys = sorted((k for k in val if allowed is None or allowed(k)), key=order)
+        j = self.prefix[self.pos] if self.pos < len(self.prefix) else 0
+        if j >= len(keys):  # no present key (or a replayed index past the end): disabled
+            rec.events.append(("k", i, None, allowed, order))
+            raise Disabled()
+        lid = lv.leaf(i, keys[j])
+        rec.keyed = True
+        rec.events.append(("k", i, lid, allowed, order))
+        rec.read_leaf(lid)
+        return Oracle.pick(self, [option(k, val[k]) if option else k for k in keys], name)
+
 
 # --------------------------------------------------------------------------- the engine
 
@@ -263,6 +314,8 @@ class BatchSearch(Search):
         self.reach_tries = [_Trie() for _ in model.reachable_props]
         self.emits: list[_Emit] = []
         self._emit_index: dict[tuple, _Emit] = {}
+        self._ranked_index: dict[tuple[_Emit, int, int], _Emit] = {}  # (step, position, rank) -> step
+        self._first_decision: int | None = None  # set while one key's paths of an action are recorded
         self.level_parent: list[np.ndarray] = []  # per level: index of each state's parent in the level before
         self.level_emit: list[np.ndarray] = []  # per level: id of the step (an _Emit) that made each state
         self._init_cols: np.ndarray | None = None
@@ -272,24 +325,26 @@ class BatchSearch(Search):
         self._shape_cache: tuple | None = None
 
     # ------------------------------------------------------------------ recorded runs
-    def _run_tracked(self, fn, state: tuple, ctx_fields, writes: bool, *args):
-        """Runs `fn` on every decision path from `state`; returns [(events, outcome)]."""
+    def _run_tracked(self, fn, state: tuple, ctx_fields, writes: bool, *args, first: int | None = None):
+        """Runs `fn` on every decision path from `state` (whose first decision is `first`, if given);
+        returns [(events, outcome)]."""
         model = self.model
         lv = self.leaves
         out = []
-        prefix: list[int] | None = []
+        prefix: list[int] | None = [] if first is None else [first]
         while prefix is not None:
             rec = _Recorder(lv)
             ctx = _Ctx(ctx_fields.fields, ctx_fields.field_index, None, rec.hook)
             oracle = _RecordingOracle(prefix)
             oracle.rec = rec
+            rec.state = state
             obj = model._instance(state, ctx)
             choice._current[0] = oracle
             try:
                 r = fn(obj, *args)
             except Disabled:
                 out.append((rec.events, _DISABLED, oracle, None))
-                prefix = oracle.next_prefix()
+                prefix = _next_within(oracle, first)
                 continue
             except (SpecError, Unbatchable):
                 raise
@@ -298,7 +353,7 @@ class BatchSearch(Search):
             finally:
                 choice._current[0] = None
             out.append((rec.events, (obj, r, rec), oracle, None))
-            prefix = oracle.next_prefix()
+            prefix = _next_within(oracle, first)
         return out
 
     def _writes_of(self, obj, rec: _Recorder, state: tuple, action_name: str,
@@ -357,7 +412,23 @@ class BatchSearch(Search):
         holder, slot = trie, None  # slot None: trie.root; else holder.children[slot]
         node = trie.root
         n = len(codes)
+        pos = 0  # decisions so far
+        kpos = None  # the position of a key choice's decision (its rank differs between states)
         for ev in events:
+            if ev[0] == "k":
+                if node is None:
+                    node = _ChooseKey(ev[1], pos, ev[3], ev[4])
+                    _put(holder, slot, node)
+                if type(node) is not _ChooseKey or node.field != ev[1] or node.pos != pos:
+                    raise _Diverged()
+                kpos = pos
+                pos += 1
+                if ev[2] is None:  # no key to choose: states here with none have no successor
+                    if outcome is not _DISABLED:
+                        raise _Diverged()
+                    return
+                holder, slot, node = node, ev[2], node.children.get(ev[2])
+                continue
             if node is None:
                 node = _Read(ev[1]) if ev[0] == "r" else _Choose(ev[1])
                 _put(holder, slot, node)
@@ -369,17 +440,20 @@ class BatchSearch(Search):
             else:
                 if type(node) is not _Choose or len(node.children) != ev[1]:
                     raise _Diverged()
+                pos += 1
                 holder, slot, node = node, ev[2], node.children[ev[2]]
         if node is None:
             _put(holder, slot, outcome)
         elif node is not outcome and not (type(node) is _Verdict and type(outcome) is _Verdict
                                           and node.holds == outcome.holds):
-            raise _Diverged()
+            if kpos is None or type(node) is not _Emit or type(outcome) is not _Emit \
+                    or self._ranked_one(node.id, kpos, outcome.step.decisions[kpos]) != outcome.id:
+                raise _Diverged()
 
     def _expand_action(self, ai: int, codes: np.ndarray) -> None:
         a = self.model.actions[ai]
         state = self.leaves.decode(codes)
-        runs = self._run_tracked(a.fn, state, self.model._ctx_rw, True)
+        runs = self._run_tracked(a.fn, state, self.model._ctx_rw, True, first=self._first_decision)
         recorded = []
         for events, res, oracle, _ in runs:
             if res is _DISABLED:
@@ -405,7 +479,7 @@ class BatchSearch(Search):
 
         Each combination of read values is expanded once, so this costs one more run per memo entry.
         """
-        plain = self.model._successors_of(a, state, [])
+        plain = self._plain_successors(a, state)
         lv = self.leaves
         mine = []
         for e in emits:
@@ -418,7 +492,7 @@ class BatchSearch(Search):
         theirs = [(st.decisions, nxt) for nxt, st in plain]
         if mine == theirs:
             return
-        again = [(st.decisions, nxt) for nxt, st in self.model._successors_of(a, state, [])]
+        again = [(st.decisions, nxt) for nxt, st in self._plain_successors(a, state)]
         if again != theirs or not _same_runs(theirs, mine):
             step = plain[0][1] if plain else Step(a.name, (), a.name)
             from ..errors import NonDeterminismError
@@ -430,6 +504,20 @@ class BatchSearch(Search):
                     hint="an action may only read the state and its choose() values: not the time, random "
                     "numbers, globals, or the iteration order of a plain set of strings")
             raise Unbatchable(f"the recorded run of {step.label} differs from a plain run")
+
+    def _plain_successors(self, a, state: tuple) -> list:
+        """The interpreted successors of one action (those whose first decision is `_first_decision`, if set)."""
+        first = self._first_decision
+        if first is None:
+            return self.model._successors_of(a, state, [])
+        out = []
+        prefix: list[int] | None = [first]
+        while prefix is not None:
+            nxt, step, oracle = self.model._run(a, state, prefix)
+            if nxt is not None:
+                out.append((nxt, step))
+            prefix = _next_within(oracle, first)
+        return out
 
     def _emit(self, writes, step: Step, ai: int) -> _Emit:
         key = (ai, step.decisions, writes, step.label)
@@ -471,8 +559,61 @@ class BatchSearch(Search):
                 self._eval(child, idx, cols, expand, sink)
         elif t is _Read:
             self._eval_read(node, idx, cols, expand, sink)
+        elif t is _ChooseKey:
+            self._eval_key(node, idx, cols, expand, sink)
         elif t is not _Disabled:
             sink(idx, np.full(len(idx), node.id, dtype=np.int64))
+
+    def _eval_key(self, node: _ChooseKey, idx: np.ndarray, cols: np.ndarray, expand, sink) -> None:
+        """Sends each state down the branch of every admitted key it has, with that key's rank as its decision."""
+        n = cols.shape[0]
+        lids = [x for x in node.ordered(self.leaves) if x < n]  # leaves past the columns: absent everywhere
+        if not lids or not len(idx):
+            return
+        present = cols[np.array(lids, dtype=np.int64)[:, None], idx[None, :]] != 0
+        ranks = np.cumsum(present, axis=0, dtype=np.int64) - 1
+        for j, lid in enumerate(lids):
+            sel = np.flatnonzero(present[j])
+            if not len(sel):
+                continue
+            sub = idx[sel]
+            child = node.children.get(lid)
+            if child is None:  # record this key's paths only, when the key choice is the first decision
+                self._first_decision = int(ranks[j, sel[0]]) if node.pos == 0 else None
+                try:
+                    expand(cols[:, sub[0]])
+                finally:
+                    self._first_decision = None
+                child = node.children.get(lid)
+                if child is None:
+                    raise _Diverged()
+            rank_at = np.zeros(cols.shape[1], dtype=np.int64)
+            rank_at[sub] = ranks[j, sel]
+            self._eval(child, sub, cols, expand,
+                       lambda i, ids, pos=node.pos, rank_at=rank_at: sink(i, self._ranked(ids, pos, rank_at[i])))
+
+    def _ranked(self, ids: np.ndarray, pos: int, ranks: np.ndarray) -> np.ndarray:
+        """The steps `ids` (recorded on some state) with decision `pos` set to each state's own rank."""
+        if not len(ids):
+            return ids
+        pair = ids.astype(np.int64) * (1 << 20) + ranks
+        u, inv = np.unique(pair, return_inverse=True)
+        out = np.array([self._ranked_one(p >> 20, pos, p & ((1 << 20) - 1)) for p in u.tolist()], dtype=np.int64)
+        return out[inv.reshape(-1)]
+
+    def _ranked_one(self, eid: int, pos: int, rank: int) -> int:
+        e = self.emits[eid]
+        key = (e, pos, rank)  # keyed by the step object: a restored or re-synced step list starts afresh
+        got = self._ranked_index.get(key)
+        if got is None:
+            dec = e.step.decisions
+            if dec[pos] == rank:
+                got = e
+            else:
+                step = dataclasses.replace(e.step, decisions=dec[:pos] + (rank,) + dec[pos + 1:])
+                got = self._emit(e.writes, step, e.action)
+            self._ranked_index[key] = got
+        return got.id
 
     _LUT_MAX = 1 << 22  # largest dense lookup table per trie node (entries)
 
@@ -1116,6 +1257,14 @@ def _merge_visited(visited: Any, new: np.ndarray) -> Any:
 
 def _same_runs(a: list, b: list) -> bool:
     return len(a) == len(b) and all(x[0] == y[0] and x[1] == y[1] for x, y in zip(a, b, strict=True))
+
+
+def _next_within(oracle: Oracle, first: int | None) -> list[int] | None:
+    """The next decision prefix, or None past the paths whose first decision is `first` (None: all paths)."""
+    nxt = oracle.next_prefix()
+    if first is not None and nxt is not None and nxt[0] != first:
+        return None
+    return nxt
 
 
 def _put(holder: Any, slot: Any, node: Any) -> None:
