@@ -14,6 +14,8 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -50,8 +52,48 @@ def spec(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def reference(spec):
-    """Uninterrupted runs, on the batched engine (the interpreted one is checked against it)."""
-    return {n: explorer.check(str(spec), params={"n": n}, backend="batch", max_violations=2) for n in (4, 7)}
+    """Uninterrupted runs, on the batched engine (the interpreted one is checked against it), each with
+    the number of states it expanded (`expanded`: the same on both engines, BFS expands every state
+    that violates no invariant)."""
+    runs = {}
+    for n in (4, 7):
+        with counting_expansions() as expanded:
+            runs[n] = explorer.check(str(spec), params={"n": n}, backend="batch", max_violations=2)
+        runs[n].expanded = expanded[0]
+    return runs
+
+
+@contextmanager
+def counting_expansions() -> Iterator[list[int]]:
+    """Counts the states whose successors either engine computes, in this process, while it is open."""
+    from explorer.engine.batch import BatchSearch
+    from explorer.engine.search import Search
+
+    n = [0]
+    one, level = Search._expand, BatchSearch._expand_level
+
+    def expand(self, state, fp):
+        n[0] += 1
+        return one(self, state, fp)
+
+    def expand_level(self, cols, fps, visited):
+        n[0] += len(fps)
+        return level(self, cols, fps, visited)
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(Search, "_expand", expand)
+        mp.setattr(BatchSearch, "_expand_level", expand_level)
+        yield n
+
+
+def resumed(spec: Path, engine: str, n: int, ck: Path, ref: explorer.Result) -> explorer.Result:
+    """Finishes the run from checkpoint `ck` in this process, and checks that it went on from the
+    checkpoint: it expands fewer states than the uninterrupted run (a resume that silently started
+    again from the initial states would expand them all, and still end with the same counts)."""
+    with counting_expansions() as expanded:
+        got = explorer.check(str(spec), params={"n": n}, backend=engine, max_violations=2, resume=str(ck))
+    assert ref.expanded > 0 and expanded[0] < ref.expanded, (expanded[0], ref.expanded)
+    return got
 
 
 def closed_form(n: int) -> int:
@@ -135,7 +177,7 @@ def kill_and_resume(engine: str, seed: int, spec: Path, reference, tmp_path: Pat
     assert codes.count(-signal.SIGKILL) >= 2, (moments, codes)  # most runs were killed, not finished
     header, _ = read_header(ck)
     assert header["engine"] == engine and 0 < header["distinct_states"] <= closed_form(ENGINES[engine])
-    got = explorer.check(str(spec), params={"n": ENGINES[engine]}, backend=engine, max_violations=2, resume=str(ck))
+    got = resumed(spec, engine, ENGINES[engine], ck, reference[ENGINES[engine]])
     assert got.backend == engine
     same_run(got, reference[ENGINES[engine]], ENGINES[engine])
 
@@ -143,10 +185,13 @@ def kill_and_resume(engine: str, seed: int, spec: Path, reference, tmp_path: Pat
 @pytest.mark.parametrize("engine, n", [("interp", 4), ("batch", 7)])
 def test_ctrl_c_prints_the_partial_statistics_and_writes_a_checkpoint_that_resumes(engine, n, spec, reference, tmp_path):
     ck = tmp_path / "int.ckpt"
-    p = subprocess.Popen(cli(spec, engine, "--checkpoint", str(ck), n=n), cwd=ROOT, env=ENV, stdout=subprocess.PIPE,
-                         stderr=subprocess.PIPE, text=True)
-    assert p.stdout.readline().startswith("Exploring")  # the search starts right after this line
-    time.sleep(0.2)
+    p = subprocess.Popen(cli(spec, engine, "--checkpoint", str(ck), "--checkpoint-every", "0.1", n=n), cwd=ROOT,
+                         env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert p.stdout.readline().startswith("Exploring")  # the search starts after this line
+    deadline = time.monotonic() + 60
+    while p.poll() is None and time.monotonic() < deadline and not progress(ck):
+        time.sleep(0.01)  # a first checkpoint: the search runs, with its Ctrl-C handler (a fixed sleep lost the
+        # race under load: SIGINT before the handler, exit 130)
     p.send_signal(signal.SIGINT)
     out, err = p.communicate(timeout=60)
     assert p.returncode == 0, err
@@ -154,8 +199,7 @@ def test_ctrl_c_prints_the_partial_statistics_and_writes_a_checkpoint_that_resum
     assert f"--resume {ck}" in err and "Traceback" not in err, err
     header, _ = read_header(ck)
     assert 0 < header["distinct_states"] < closed_form(n)
-    same_run(explorer.check(str(spec), params={"n": n}, backend=engine, max_violations=2, resume=str(ck)),
-             reference[n], n)
+    same_run(resumed(spec, engine, n, ck, reference[n]), reference[n], n)
 
 
 @pytest.fixture(scope="module")
@@ -232,7 +276,8 @@ def test_a_tiny_max_memory_stops_cleanly_with_partial_results(engine, spec):
 
 def test_max_memory_on_the_command_line_says_why_it_stopped(spec):
     run = explore(spec, "--param", "n=3", "--max-memory", "2M", "--no-progress")
-    assert run.code == 0 and "Stopped early (max memory)" in run.out and "--max-memory limit" in run.out, run
+    assert run.code == 0 and "Stopped early (max memory)" in run.out, run
+    assert "--max-memory limit" in run.err and "--max-memory limit" not in run.out, run  # a warning: on stderr
 
 
 @pytest.mark.parametrize("text, size", [("2G", 2 << 30), ("500M", 500 << 20), ("1.5GiB", 3 << 29), ("64k", 65536),
