@@ -159,8 +159,7 @@ def test_fewer_than_one_worker_is_refused(bad):
 
 
 @pytest.mark.parametrize("opts, engine_named", [({"strategy": "dfs"}, "interpreted engine"),
-                                                 ({"backend": "interp"}, "interpreted engine"),
-                                                 ({"symmetry": True}, "interpreted engine")])
+                                                 ({"backend": "interp"}, "interpreted engine")])
 def test_settings_of_the_one_process_engine_are_refused_with_two_workers(opts, engine_named):
     with pytest.raises(UsageError, match=engine_named):
         explorer.check(TWOPHASE, params={"n": 2}, workers=2, **opts)

@@ -200,3 +200,30 @@ def test_the_cli_runs_symmetry_batched_and_counts_orbits():
 
     out = json.loads(run.out)
     assert out["distinct_states"] == comb(12, 5) + comb(10, 3) + 8
+
+
+@pytest.mark.parametrize("spec, params, faults", [(TWOPHASE, {"n": 5}, None),
+                                                  (TWOPC, {"variant": "no_durable_log"}, "crash=1")])
+def test_workers_with_symmetry_give_the_one_process_counts_and_traces(spec, params, faults, monkeypatch):
+    from explorer.engine.batch_symmetry import symmetric_search
+    from explorer.engine.parallel import ParallelBatchSearch
+
+    monkeypatch.setattr(ParallelBatchSearch, "min_parallel_frontier", 1)  # split every level
+    runs = []
+    for workers in (1, 2, 3):
+        model, _ = load_model(spec, params, faults)
+        search = symmetric_search(model, Options(symmetry=True, backend="batch", workers=workers))
+        runs.append((search.run(), search))
+    one = runs[0][0]
+    for r, search in runs[1:]:
+        assert search.level_cpu  # levels were split over the workers
+        assert (r.distinct_states, r.transitions, r.result) == (one.distinct_states, one.transitions, one.result)
+        assert [v.trace.steps for v in r.violations] == [v.trace.steps for v in one.violations]
+
+
+def test_symmetry_on_a_dask_cluster_is_refused_with_exit_2():
+    from .conftest import explore
+
+    run = explore(str(TWOPHASE), "--symmetry", "--cluster", "tcp://127.0.0.1:1")
+    assert run.code == 2, run
+    assert "--symmetry" in run.text and "Traceback" not in run.text

@@ -1296,9 +1296,9 @@ def run_batch_or_fallback(model: Any, opts, **kw: Any):
     t0 = time.perf_counter()
     try:
         if opts.symmetry:  # canonical fingerprints of whole candidate batches; liveness builds its own graph
-            from .batch_symmetry import SymmetricBatchSearch
+            from .batch_symmetry import symmetric_search
 
-            return SymmetricBatchSearch(model, opts, **kw).run()
+            return symmetric_search(model, opts, **kw).run()
         if opts.cluster:
             from .cluster import ClusterBatchSearch
 

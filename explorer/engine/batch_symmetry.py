@@ -251,3 +251,21 @@ class SymmetricBatchSearch(BatchSearch):
 
     def _col_fps(self, cols: np.ndarray) -> np.ndarray:
         return self.canon.columns(cols)
+
+
+def symmetric_search(model: Any, opts, **kw: Any) -> BatchSearch:
+    """The batched search for --symmetry: one process, or with --workers N the pool's forked workers
+    (they call the same `_successors`, and the canonical fingerprints do not depend on codebook order)."""
+    if opts.cluster:
+        from ..errors import UsageError
+
+        raise UsageError("--cluster: not combined with --symmetry yet (its workers fingerprint plain states)",
+                         hint="use --workers N on one machine with --symmetry, or drop --symmetry")
+    if opts.workers > 1:
+        from .pool import PoolBatchSearch
+
+        class SymmetricPoolSearch(SymmetricBatchSearch, PoolBatchSearch):
+            """SymmetricBatchSearch's fingerprints with PoolBatchSearch's workers."""
+
+        return SymmetricPoolSearch(model, opts, **kw)
+    return SymmetricBatchSearch(model, opts, **kw)

@@ -344,8 +344,6 @@ def check_parallel_options(model: Any, opts) -> None:
         why = "--backend interp (the interpreted engine) runs in one process"
     elif opts.strategy != "bfs":
         why = f"--strategy {opts.strategy} runs on the interpreted engine, in one process"
-    elif opts.symmetry:
-        why = "--symmetry runs on the interpreted engine, in one process"
     elif getattr(model, "interpreted_only", False):
         why = f"{model.name} runs on the interpreted engine, in one process"
     elif getattr(model, "action_invariants", None):
