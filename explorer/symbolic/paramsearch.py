@@ -43,96 +43,166 @@ class ParamSearchResult:
     distinct_states: int = 0
     complete: bool = True
     elapsed_s: float = 0.0
+    unsafe_mask: int = 0  # the box points (bit i: points[i]) where some invariant fails
+    masks: Any = None
 
     def condition(self) -> Any:
-        """Returns the Z3 condition under which some invariant fails."""
-        return z3.Or(*[c for _, c in self.violations]) if self.violations else z3.BoolVal(False)
+        """Returns the Z3 condition under which some invariant fails: exactly the unsafe points."""
+        return self.masks.formula(self.unsafe_mask) if self.masks is not None else z3.BoolVal(False)
+
+    def unsafe_points(self) -> list[dict[str, int]]:
+        return [p for i, p in enumerate(self.masks.points) if self.unsafe_mask >> i & 1]
 
 
 class _Off:
     pass
 
 
-class _CachedRun(SymRun):
-    """A SymRun whose branch feasibility checks are memoised per (path condition, branch) across runs.
-
-    Many states branch on the same condition under the same path condition (`2 == w` once two
-    acks arrived); the cache keeps one Z3 query per pair. It is cleared when the solver learns a
-    new violating condition. Keys are Z3 term ids, kept valid by `keep` holding the terms.
-    """
-
-    cache: dict
-    keep: dict
-    values_of: Callable[[Any], list[int]]
-
-    def concretise_int(self, s: Any) -> int:
-        """Forks over the values an integer term over the parameters takes on the box (e.g. 4 - cost)."""
-        e = s.ex
-        if z3.is_int_value(e):
-            return e.as_long()
-        options = [v for v in self.values_of(e) if self._feasible(e == v)]
-        if not options:
-            raise Disabled()
-        v = options[self._decide(len(options))] if len(options) > 1 else options[0]
-        self.pc.append(e == v)
-        return v
-
-    def _feasible(self, extra: Any) -> bool:
-        for e in (*self.pc, extra):
-            self.keep.setdefault(e.get_id(), e)
-        key = (frozenset(e.get_id() for e in self.pc), extra.get_id())
-        hit = self.cache.get(key)
-        if hit is None:
-            hit = self.cache[key] = self.solver.check(*self.pc, extra) != z3.unsat
-        return hit
-
-
 _OFF = _Off()
 
 
-class ParamSearch:
-    """Breadth-first search over (concrete state, parameter condition) pairs of one built model."""
+class _Masks:
+    """What each Z3 term over the parameters is at every point of the box, as a bitmask (bit i: point i).
 
-    def __init__(self, model: Any, bounds: dict[str, tuple[int, int]], domain: Any,
+    The box is finite and listed (find_boundary builds the spec at every point to find the valid
+    ones), so "is this branch feasible under this path condition" is an AND of two ints instead of a
+    solver call. A term is evaluated once, by substituting each point and simplifying; terms are
+    keyed by their AST pointer (Z3 hash-conses terms, and `keep` holds them so no pointer is reused),
+    which is ~15x cheaper than `get_id()`.
+    """
+
+    def __init__(self, names: list[str], points: list[dict[str, int]]):
+        self.vars = {n: z3.Int(n) for n in names}
+        self.subs = [[(self.vars[n], z3.IntVal(p[n])) for n in names] for p in points]
+        self.full = (1 << len(points)) - 1
+        self.points = points
+        self._bools: dict[int, int] = {}
+        self._ints: dict[int, list[int]] = {}
+        self.keep: list[Any] = []
+
+    def of(self, e: Any) -> int:
+        """The points where the Bool term `e` is true."""
+        key = e.ast.value
+        hit = self._bools.get(key)
+        if hit is None:
+            self.keep.append(e)
+            hit = 0
+            for i, sub in enumerate(self.subs):
+                v = z3.simplify(z3.substitute(e, *sub))
+                if z3.is_true(v):
+                    hit |= 1 << i
+                elif not z3.is_false(v):
+                    raise SymbolicUnsupported(f"the condition {e} has no truth value at {self.points[i]}")
+            self._bools[key] = hit
+        return hit
+
+    def values(self, e: Any) -> list[int]:
+        """The value of the Int term `e` at each point."""
+        key = e.ast.value
+        hit = self._ints.get(key)
+        if hit is None:
+            self.keep.append(e)
+            hit = []
+            for i, sub in enumerate(self.subs):
+                v = z3.simplify(z3.substitute(e, *sub))
+                if not z3.is_int_value(v):
+                    raise SymbolicUnsupported(f"the integer {e} has no value at {self.points[i]}")
+                hit.append(v.as_long())
+            self._ints[key] = hit
+        return hit
+
+    def formula(self, mask: int) -> Any:
+        """The Z3 condition true exactly on the points of `mask` (a disjunction of points)."""
+        pts = [p for i, p in enumerate(self.points) if mask >> i & 1]
+        if not pts:
+            return z3.BoolVal(False)
+        return z3.Or(*[z3.And(*[self.vars[n] == p[n] for n in self.vars]) for p in pts])
+
+
+class _MaskRun(SymRun):
+    """A SymRun whose path condition is the set of box points it holds on (`mask`), not a solver query.
+
+    `lits` records the branch literals taken (for messages); `pc` stays empty, so nothing on this
+    path calls Z3's solver.
+    """
+
+    masks: _Masks
+    mask: int
+    lits: list
+
+    def _feasible(self, extra: Any) -> bool:
+        return bool(self.mask & self.masks.of(extra))
+
+    def assume(self, b: Any) -> None:
+        m = self.mask & self.masks.of(b.ex)
+        if not m:
+            raise Disabled()
+        self.mask = m
+        self.lits.append(b.ex)
+
+    def branch(self, b: Any) -> bool:
+        e = b.ex
+        mt = self.masks.of(e)
+        t, f = self.mask & mt, self.mask & ~mt
+        if t and f:
+            value = self._decide(2) == 0
+        elif t or f:
+            value = bool(t)
+        else:
+            raise Disabled()  # the path itself holds on no point
+        self.mask = t if value else f
+        self.lits.append(e if value else z3.Not(e))
+        return value
+
+    def concretise_int(self, s: Any) -> int:
+        """Forks over the values an integer term over the parameters takes on the path's points (e.g. 4 - cost)."""
+        e = s.ex
+        if z3.is_int_value(e):
+            return e.as_long()
+        by_value: dict[int, int] = {}
+        for i, v in enumerate(self.masks.values(e)):
+            if self.mask >> i & 1:
+                by_value[v] = by_value.get(v, 0) | 1 << i
+        if not by_value:
+            raise Disabled()
+        options = sorted(by_value)
+        v = options[self._decide(len(options))] if len(options) > 1 else options[0]
+        self.mask = by_value[v]
+        self.lits.append(e == v)
+        return v
+
+
+class ParamSearch:
+    """Breadth-first search over (concrete state, set of parameter points) pairs of one built model.
+
+    A node is a state with the points of the box that reach it and were not yet known to reach it:
+    each state keeps the union of the points it was expanded for, and is expanded again only for
+    points outside that union. So a state is expanded at most once per point and, in practice,
+    once or twice in all (the old search kept conjunctions of literals and re-expanded a state for
+    each condition that was not a superset of an earlier one).
+    """
+
+    def __init__(self, model: Any, bounds: dict[str, tuple[int, int]], domain: Any = None,
                  points: list[dict[str, int]] | None = None):
         if getattr(model, "interpreted_only", False):  # explorer.timed: time passes after each step (zones)
             raise SpecError(f"{model.name} is a timed spec ({type(model).__name__}): `explore boundary` does not "
                             "yet let time pass between steps with symbolic parameters",
                             hint="sweep the timing parameters with --param and the explicit engine instead")
         self.model = model
-        self.vars = {name: z3.Int(name) for name in bounds}
-        for name, v in self.vars.items():  # the spec and its world share this dict
-            model.params[name] = SInt(v)
-        self.solver = z3.Solver()
-        self.solver.add(domain)
-        self.int_bounds = {v.get_id(): bounds[n] for n, v in self.vars.items()}
-        self._keep: dict[int, Any] = {}  # literals by id: keeps the ids in search keys from being reused
-        self._feas: dict[tuple, bool] = {}  # (path condition ids, branch id) -> feasible
         self.points = points if points is not None else [
             dict(zip(bounds, v, strict=True)) for v in itertools.product(*[range(lo, hi + 1) for lo, hi in bounds.values()])]
-        self._values: dict[int, list[int]] = {}
+        self.masks = _Masks(list(bounds), self.points)
+        self.vars = self.masks.vars
+        for name, v in self.vars.items():  # the spec and its world share this dict
+            model.params[name] = SInt(v)
 
-    def _values_of(self, e: Any) -> list[int]:
-        """The values an integer term over the parameters takes on the points of the box, in order."""
-        hit = self._values.get(e.get_id())
-        if hit is None:
-            self._keep.setdefault(e.get_id(), e)
-            vals = set()
-            for p in self.points:
-                v = z3.simplify(z3.substitute(e, *[(self.vars[n], z3.IntVal(p[n])) for n in self.vars]))
-                if not z3.is_int_value(v):
-                    raise SymbolicUnsupported(f"the integer {e} has no value at {p}")
-                vals.add(v.as_long())
-            hit = self._values[e.get_id()] = sorted(vals)
-        return hit
-
-    def _runs(self, what: str, where: str | None, pc: tuple, body: Callable[[], Any]) -> Iterator[tuple[SymRun, Any]]:
-        """Runs `body()` once per path (choose() options and parameter branches) under condition `pc`."""
+    def _runs(self, what: str, where: str | None, mask: int, body: Callable[[], Any]) -> Iterator[tuple[_MaskRun, Any]]:
+        """Runs `body()` once per path (choose() options and parameter branches) for the points of `mask`."""
         files = getattr(self.model, "_files", set())
         prefix: list[int] | None = []
         while prefix is not None:
-            run = _CachedRun(prefix, self.solver, pc=list(pc), int_bounds=dict(self.int_bounds))
-            run.cache, run.keep, run.values_of = self._feas, self._keep, self._values_of
+            run = _MaskRun(prefix, None)
+            run.masks, run.mask, run.lits = self.masks, mask, []
             symvalues._current[0] = run
             choice._current[0] = run
             try:
@@ -155,16 +225,16 @@ class ParamSearch:
                                 hint="use --method sweep (the explicit engine at every point), or keep the "
                                 "parameter out of messages (read it from self.world where it is needed)") from None
             except Exception as e:  # noqa: BLE001 - user code
-                if self.solver.check(*run.pc) == z3.unsat:
+                if not run.mask:
                     out = _OFF
                 else:
                     raise SpecError(f"{what} raised {type(e).__name__}: {e} with symbolic parameters "
-                                    f"(where {' and '.join(map(str, run.pc)) or 'nothing is assumed'})",
+                                    f"(where {' and '.join(map(str, run.lits)) or 'nothing is assumed'})",
                                     where=user_frame(e, files) or where) from e
             finally:
                 symvalues._current[0] = None
                 choice._current[0] = None
-            if out is not _OFF:
+            if out is not _OFF and run.mask:
                 yield run, out
             prefix = run.next_prefix()
 
@@ -192,7 +262,8 @@ class ParamSearch:
             i = index.get(k)
             if i is None:
                 raise SpecError(f"action {a.name} assigns self.{k}, which is not a field of the state", where=a.where)
-            new[i] = self._freeze(v, k, f"action {a.name}")
+            if v is not state[i]:  # a field only read is the state's own frozen, concrete value
+                new[i] = self._freeze(v, k, f"action {a.name}")
         return tuple(new)
 
     def _holds(self, p: Any, state: tuple) -> bool:
@@ -201,59 +272,47 @@ class ParamSearch:
             raise SpecError(f"{p.kind} {p.name} returned None", where=p.where)
         return False if isinstance(r, str) else bool(r)
 
-    def _alive(self, pc: tuple) -> bool:
-        """Says whether some parameter value not yet known to fail satisfies `pc` (memoised)."""
-        key = (frozenset(e.get_id() for e in pc), None)
-        hit = self._feas.get(key)
-        if hit is None:
-            hit = self._feas[key] = self.solver.check(*pc) != z3.unsat
-        return hit
-
     def run(self, *, max_nodes: int | None = None, depth: int | None = None) -> ParamSearchResult:
         t0 = time.perf_counter()
-        res = ParamSearchResult()
-        queue: deque[tuple[tuple, tuple, int]] = deque()
-        seen: dict[tuple, list[frozenset]] = {}
-        keep = self._keep
+        res = ParamSearchResult(masks=self.masks)
+        queue: deque[tuple[tuple, int, int]] = deque()
+        seen: dict[tuple, int] = {}  # state -> the points it was expanded for
+        alive = self.masks.full  # the points not yet known to fail
 
-        def add(state: tuple, pc: list, d: int) -> None:
-            for e in pc:
-                keep.setdefault(e.get_id(), e)
-            key = frozenset(e.get_id() for e in pc)
-            keys = seen.setdefault(state, [])
-            if any(k <= key for k in keys):
-                return
-            keys.append(key)
-            queue.append((state, tuple(pc), d))
+        def add(state: tuple, mask: int, d: int) -> None:
+            covered = seen.get(state, 0)
+            new = mask & ~covered & alive
+            if new:
+                seen[state] = covered | new
+                queue.append((state, new, d))
 
         name = self.model.name
-        for run, st in self._runs(f"{name}.init()", None, (), self._init):
-            add(st, run.pc, 0)
-        blocked = False
+        for run, st in self._runs(f"{name}.init()", None, alive, self._init):
+            add(st, run.mask, 0)
         while queue:
             if max_nodes is not None and res.nodes >= max_nodes:
                 res.complete = False
                 break
-            state, pc, d = queue.popleft()
-            if blocked and not self._alive(pc):
-                continue  # every parameter value that reaches this node is already known to fail
+            state, mask, d = queue.popleft()
+            mask &= alive
+            if not mask:
+                continue  # every point that reaches this node is already known to fail
             res.nodes += 1
             for p in self.model.invariants:
-                for run, ok in self._runs(f"invariant {p.name}", p.where, pc, lambda p=p, st=state: self._holds(p, st)):
+                for run, ok in self._runs(f"invariant {p.name}", p.where, mask, lambda p=p, st=state: self._holds(p, st)):
                     if not ok:
-                        cond = z3.And(*run.pc) if run.pc else z3.BoolVal(True)
-                        res.violations.append((p.name, cond))
-                        self.solver.add(z3.Not(cond))
-                        self._feas.clear()
-                        blocked = True
-            if blocked and not self._alive(pc):
+                        res.violations.append((p.name, self.masks.formula(run.mask)))
+                        res.unsafe_mask |= run.mask
+                        alive &= ~run.mask
+            mask &= alive
+            if not mask:
                 continue
             if depth is not None and d >= depth:
                 res.complete = False
                 continue
             for a in self.model.actions:
-                for run, nxt in self._runs(f"action {a.name}", a.where, pc, lambda a=a, st=state: self._step(a, st)):
-                    add(nxt, run.pc, d + 1)
+                for run, nxt in self._runs(f"action {a.name}", a.where, mask, lambda a=a, st=state: self._step(a, st)):
+                    add(nxt, run.mask, d + 1)
         res.distinct_states = len(seen)
         res.elapsed_s = time.perf_counter() - t0
         return res
