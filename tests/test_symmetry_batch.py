@@ -227,3 +227,22 @@ def test_symmetry_on_a_dask_cluster_is_refused_with_exit_2():
     run = explore(str(TWOPHASE), "--symmetry", "--cluster", "tcp://127.0.0.1:1")
     assert run.code == 2, run
     assert "--symmetry" in run.text and "Traceback" not in run.text
+
+
+def test_a_batched_symmetry_run_stopped_by_max_states_resumes_to_the_full_counts_and_trace(tmp_path):
+    params = {"n": 3, "bad": 2}  # two ids at the top at once: a violation at depth 4
+    full = explorer.check(Tally, params=params, symmetry=True)
+    ck = tmp_path / "sym.ckpt"
+    part = explorer.check(Tally, params=params, symmetry=True, max_states=5, checkpoint=str(ck), checkpoint_every_s=0)
+    assert part.backend == "batch" and not part.complete
+    got = explorer.check(Tally, params=params, symmetry=True, resume=str(ck))
+    assert (got.backend, got.distinct_states, got.transitions, got.result) == \
+        ("batch", full.distinct_states, full.transitions, "violation")
+    assert [v.trace.steps for v in got.violations] == [v.trace.steps for v in full.violations]
+
+
+@pytest.mark.parametrize("depth", [1, 3, 6])
+def test_a_depth_bound_counts_the_same_orbits_batched_and_interpreted(depth):
+    b, i = _both(TWOPHASE, {"n": 4}, depth=depth)
+    _same(b, i)
+    assert b.depth_bound_hit and i.depth_bound_hit
