@@ -1188,15 +1188,20 @@ class BatchSearch(Search):
 
 
     def _reraise_property(self, cols: np.ndarray, depth: int) -> None:
-        """A property raised on a recorded run: find the state with the interpreted checks, for its message
-        and trace (the first state of the level, in the interpreted engine's order, whose check raises)."""
+        """A property raised on a recorded run: check the level state by state as the interpreted engine
+        does (each invariant in order, then the @reachable), so that a violation at an earlier state is
+        reported first, and ends the search once --max-violations are found, before a later state's
+        check raises; the first state whose check raises gives the error, with its message and trace."""
         model = self.model
         for i in range(cols.shape[1]):
             state = self.leaves.decode(cols[:, i])
             try:
-                list(model.check_invariants(state))
+                for name, res in model.check_invariants(state):
+                    if not res.holds:
+                        self._count_as_of(i)  # the counts the interpreted engine has at this state
+                        self._violation_at(depth, i, name, "invariant", res.reason, res.read)
                 if self._unwitnessed:
-                    model.check_reachables(state)
+                    self._unwitnessed.difference_update(model.check_reachables(state))
             except ActionError as e:
                 self._count_as_of(i)
                 path = self._fp_path(depth, i)
