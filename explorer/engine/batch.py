@@ -316,6 +316,7 @@ class BatchSearch(Search):
         self._emit_index: dict[tuple, _Emit] = {}
         self._ranked_index: dict[tuple[_Emit, int, int], _Emit] = {}  # (step, position, rank) -> step
         self._first_decision: int | None = None  # set while one key's paths of an action are recorded
+        self._expand_pos = 0  # the position (in the columns walked) of the state being expanded
         self.level_parent: list[np.ndarray] = []  # per level: index of each state's parent in the level before
         self.level_emit: list[np.ndarray] = []  # per level: id of the step (an _Emit) that made each state
         self._init_cols: np.ndarray | None = None
@@ -547,6 +548,7 @@ class BatchSearch(Search):
     def _walk(self, trie: _Trie, idx: np.ndarray, cols: np.ndarray, expand, sink) -> None:
         """Sends every state of `idx` down the trie; sink(idx_subset, outcome ids) at the ends."""
         if trie.root is None:
+            self._expand_pos = int(idx[0])
             expand(cols[:, idx[0]])
             if trie.root is None:
                 raise _Diverged()
@@ -571,25 +573,31 @@ class BatchSearch(Search):
         if not lids or not len(idx):
             return
         present = cols[np.array(lids, dtype=np.int64)[:, None], idx[None, :]] != 0
-        ranks = np.cumsum(present, axis=0, dtype=np.int64) - 1
+        ranks = np.cumsum(present, axis=0, dtype=np.int16 if len(lids) < 1 << 15 else np.int64)
         for j, lid in enumerate(lids):
             sel = np.flatnonzero(present[j])
             if not len(sel):
                 continue
             sub = idx[sel]
-            child = node.children.get(lid)
-            if child is None:  # record this key's paths only, when the key choice is the first decision
-                self._first_decision = int(ranks[j, sel[0]]) if node.pos == 0 else None
+            rank_at = np.zeros(cols.shape[1], dtype=np.int64)
+            rank_at[sub] = ranks[j, sel] - 1
+
+            def only_this_key(codes, rank_at=rank_at, pos=node.pos):
+                """Records only the paths through this key (when its choice is the action's first decision)."""
+                self._first_decision = int(rank_at[self._expand_pos]) if pos == 0 else None
                 try:
-                    expand(cols[:, sub[0]])
+                    expand(codes)
                 finally:
                     self._first_decision = None
+
+            child = node.children.get(lid)
+            if child is None:
+                self._expand_pos = int(sub[0])
+                only_this_key(cols[:, sub[0]])
                 child = node.children.get(lid)
                 if child is None:
                     raise _Diverged()
-            rank_at = np.zeros(cols.shape[1], dtype=np.int64)
-            rank_at[sub] = ranks[j, sel]
-            self._eval(child, sub, cols, expand,
+            self._eval(child, sub, cols, only_this_key,
                        lambda i, ids, pos=node.pos, rank_at=rank_at: sink(i, self._ranked(ids, pos, rank_at[i])))
 
     def _ranked(self, ids: np.ndarray, pos: int, ranks: np.ndarray) -> np.ndarray:
@@ -689,6 +697,7 @@ class BatchSearch(Search):
                 break
             ukeys, first = np.unique(keys[unknown], return_index=True)
             for j in first.tolist():
+                self._expand_pos = int(idx[unknown[j]])
                 expand(cols[:, idx[unknown[j]]])
         else:
             raise _Diverged()
@@ -723,6 +732,7 @@ class BatchSearch(Search):
             key = tuple(int(c) for c in uniq[:, g])
             child = node.children.get(key)
             if child is None:
+                self._expand_pos = int(members[0])
                 expand(cols[:, members[0]])
                 child = node.children.get(key)
                 if child is None:
