@@ -12,6 +12,7 @@ states is the same too (parent, then action, then decisions), so traces are iden
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import time
 import weakref
 from typing import Any
@@ -655,9 +656,15 @@ class BatchSearch(Search):
         if c is not None and c[0] == bases and c[1] == len(node.children):
             return c[2], c[3]
         dense = total <= self._LUT_MAX
-        lut: Any = np.full(total, -3, dtype=np.int64) if dense else {}
-        inner: dict[int, Any] = {}
-        for key, child in node.children.items():
+        items: Any = node.children.items()
+        if c is not None and c[0] == bases and dense and isinstance(c[2], np.ndarray):
+            # entries learned since: children only grow, in insertion order, so add just the new ones
+            # (a full rebuild per learned entry made each small level cost milliseconds per trie node)
+            lut, inner, items = c[2], c[3], itertools.islice(items, c[1], None)
+        else:
+            lut = np.full(total, -3, dtype=np.int64) if dense else {}
+            inner = {}
+        for key, child in items:
             k, mult = 0, 1
             for code, b in zip(key, bases, strict=True):
                 k += code * mult
