@@ -132,6 +132,9 @@ def expand_synced(search: ParallelBatchSearch, cols: np.ndarray, fps: np.ndarray
     before = search.result.transitions
     search._frontier = (cols, fps, np.arange(len(fps)))
     _cols, parts = search._expand_range(cols, fps, visited, 0, len(fps), counts)
+    # one chunk: its fingerprints come sorted (each chunk is deduplicated by sorting), which spares the
+    # pool's parent a sort of them for its visited merge
+    sorted_fps = parts[0][0] if with_cols and len(parts) == 1 else None
     parts = [search._finish_range(parts)]
     new_cols = None
     if with_cols and _cols.shape[0] == lv.n:
@@ -149,7 +152,7 @@ def expand_synced(search: ParallelBatchSearch, cols: np.ndarray, fps: np.ndarray
         parents=np.concatenate([p[1] for p in parts]).astype(np.int64) + lo if parts else z64,
         steps=steps, chunk_sizes=[len(p[0]) for p in parts],
         new_steps=[step_by_value(search, search.emits[i]) for i in used if i >= n_emits_before],
-        learned=search._learned, all_hold=all_hold, cols=new_cols)
+        learned=search._learned, all_hold=all_hold, cols=new_cols, sorted_fps=sorted_fps)
 
 
 def _fresh(spec_file: str, params: dict, faults: str | None, opts, books: Codebooks) -> ParallelBatchSearch:

@@ -36,15 +36,16 @@ import os
 import pickle
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from .batch import BatchSearch
-from .cluster import Codebooks, _sync, expand_synced
+from .cluster import Codebooks, _sync
 from .leaves import Leaves
 from .memory import STOP_FRACTION, MemoryGuard, rss_bytes
-from .parallel import ParallelBatchSearch, RangeResult
+from .parallel import ParallelBatchSearch, RangeResult, step_by_value
 
 
 @dataclass
@@ -98,6 +99,7 @@ class PoolBatchSearch(ParallelBatchSearch):
             return super().run()
         finally:
             self.profile["parent total"] = time.process_time() - t0
+            self._dump_profile()
             for wk in self._pool:
                 try:
                     wk.conn.send_bytes(b"")  # stop
@@ -269,70 +271,113 @@ class PoolBatchSearch(ParallelBatchSearch):
         self._tally("visited merge", t0)
         return out
 
+    def _dump_profile(self) -> None:
+        """Writes this process's CPU seconds per phase to $EXPLORER_POOL_PROFILE.PID.json (bench/workers.py --profile)."""
+        where = os.environ.get("EXPLORER_POOL_PROFILE")
+        if where:
+            import json
+
+            Path(f"{where}.{os.getpid()}.json").write_text(json.dumps(
+                {"worker": self._in_child, "total": time.process_time(), "phases": self.profile,
+                 "levels": self.level_cpu}))
+
     # ------------------------------------------------------------------ worker side
     def _serve(self, conn: Any) -> None:
         """The worker's loop: one frontier range per message, until an empty message."""
         self._in_child = True
         self._progress = None
         self._pool = []
-        visited: np.ndarray | None = None
+        self.profile = {}
+        self.level_cpu = []
+        self._vis: np.ndarray | None = None
         while True:
             try:
                 head = conn.recv_bytes()
                 if not head:
-                    return
+                    return self._dump_profile()
                 raw = [conn.recv_bytes() for _ in range(4)]  # read the whole task first: the pipe stays in step
             except (EOFError, OSError, KeyboardInterrupt):  # Ctrl-C reaches the workers too: the parent reports
                 return
-            t0 = time.process_time()
+            self._seen = None
             res: RangeResult | None = None
             error = ""
             try:
-                meta = pickle.loads(head)
-                books = pickle.loads(raw[0])
-                cols = np.frombuffer(raw[1], dtype=meta["dtype"]).reshape(meta["shape"])
-                fps = np.frombuffer(raw[2], dtype=np.uint64)
-                vis = np.frombuffer(raw[3], dtype=np.uint64)
-                if meta["full"]:
-                    visited = vis
-                elif visited is None:
-                    raise RuntimeError("no visited set")
-                elif len(vis):
-                    visited = _union(visited, vis)
-                if len(visited) != meta["vis_len"]:
-                    raise RuntimeError(f"visited set out of step ({len(visited)} != {meta['vis_len']})")
-                if not _sync(self, books):
-                    _rebase(self, books)
-                res = expand_synced(self, cols, fps, visited, meta["lo"], with_cols=True)
+                res = self._serve_task(conn, head, raw)
+            except (EOFError, OSError, KeyboardInterrupt):
+                return
             except BaseException as e:  # noqa: BLE001 - the parent redoes the range and reports properly
                 error = f"{type(e).__name__}: {e}"
             try:
-                seen = np.frombuffer(conn.recv_bytes(), dtype=np.uint64)  # the parent's range's new states
-            except (EOFError, OSError, KeyboardInterrupt):
-                return
-            try:
+                seen = self._seen if self._seen is not None else self._receive_seen(conn)
                 if res is None:
-                    visited = None  # the parent sends it whole next time
+                    self._vis = None  # the parent sends it whole next time
                     conn.send_bytes(pickle.dumps({"error": error}))
                     continue
-                _drop_seen(res, seen)
-                res.cpu = time.process_time() - t0
+                t1 = time.process_time()
                 res.send(conn)
-                visited = _union(visited, seen, res.sorted_fps)  # the level's new states (all of them with 2 workers)
+                t1 = self._tally("worker: send", t1)
+                self._vis = _union(self._vis, seen, res.sorted_fps)  # the level's new states (all, with 2 workers)
+                self._tally("worker: visited union", t1)
             except (EOFError, OSError, KeyboardInterrupt):
                 return
 
+    def _receive_seen(self, conn: Any) -> np.ndarray:
+        self._seen = np.frombuffer(conn.recv_bytes(), dtype=np.uint64)  # the parent's range's new states
+        return self._seen
 
-def _drop_seen(res: RangeResult, seen: np.ndarray) -> None:
-    """Drops the new states the parent's range also found (it keeps them: smaller parents); sorts the rest."""
-    if len(seen) and len(res.fps):
-        keep = _absent(seen, res.fps)
-        if not keep.all():
-            res.fps, res.parents, res.steps = res.fps[keep], res.parents[keep], res.steps[keep]
-            if res.cols is not None:
-                res.cols = res.cols[:, keep]
-    res.chunk_sizes = [len(res.fps)]
-    res.sorted_fps = np.sort(res.fps)
+    def _serve_task(self, conn: Any, head: bytes, raw: list[bytes]) -> RangeResult:
+        """Expands one range: its states minus the parent's range's (which arrive meanwhile), ordered, with
+        their code columns and sorted fingerprints."""
+        t0 = time.process_time()
+        meta = pickle.loads(head)
+        books = pickle.loads(raw[0])
+        cols = np.frombuffer(raw[1], dtype=meta["dtype"]).reshape(meta["shape"])
+        fps = np.frombuffer(raw[2], dtype=np.uint64)
+        vis = np.frombuffer(raw[3], dtype=np.uint64)
+        if meta["full"]:
+            self._vis = vis
+        elif self._vis is None:
+            raise RuntimeError("no visited set")
+        elif len(vis):
+            self._vis = _union(self._vis, vis)
+        if len(self._vis) != meta["vis_len"]:
+            raise RuntimeError(f"visited set out of step ({len(self._vis)} != {meta['vis_len']})")
+        if not _sync(self, books):
+            _rebase(self, books)
+        lv = self.leaves
+        sizes = [len(v) for v in lv.values]
+        self._learned = []
+        counts = np.zeros(len(fps), dtype=np.int64)
+        before = self.result.transitions
+        self._frontier = (cols, fps, np.arange(len(fps)))
+        t1 = self._tally("worker: task and visited", t0)
+        cols, parts = self._expand_range(cols, fps, self._vis, 0, len(fps), counts)
+        t1 = self._tally("worker: range", t1)
+        seen = self._receive_seen(conn)
+        t1 = time.process_time()
+        # each chunk's fingerprints are sorted (deduplicated by sorting): drop the parent's before ordering
+        parts = [(f[k], p[k], e[k]) for f, p, e in parts for k in [_absent(seen, f)]]
+        sorted_fps = parts[0][0] if len(parts) == 1 else None
+        fp, par, em = self._finish_range(parts)
+        if sorted_fps is None:
+            sorted_fps = np.sort(fp)
+        new_cols = None
+        if cols.shape[0] == lv.n:
+            new_cols = self._fit_dtype(cols[:, par])
+            self._apply_writes(new_cols, em)
+        t1 = self._tally("worker: drop, order, columns", t1)
+        all_hold = self._all_hold(cols, (fp, par, em), new_cols)
+        if len(sizes) != lv.n or any(len(v) != m for v, m in zip(lv.values, sizes, strict=True)):
+            new_cols = None  # a value or leaf numbered here: the parent may number it otherwise
+        steps = em.astype(np.int64)
+        res = RangeResult(
+            lo=meta["lo"], hi=meta["lo"] + len(fps), transitions=self.result.transitions - before, counts=counts,
+            fps=fp, parents=par.astype(np.int64) + meta["lo"], steps=steps, chunk_sizes=[len(fp)],
+            new_steps=[step_by_value(self, self.emits[i]) for i in np.unique(steps).tolist()],
+            learned=self._learned, all_hold=all_hold, cols=new_cols, sorted_fps=sorted_fps)
+        self._tally("worker: invariants", t1)
+        res.cpu = time.process_time() - t0
+        return res
 
 
 def _absent(sorted_fps: np.ndarray, fps: np.ndarray) -> np.ndarray:
