@@ -88,6 +88,10 @@ class PoolBatchSearch(ParallelBatchSearch):
         super().__init__(model, opts, **kw)
         self._pool: list[_Worker] = []
         self._ready: _Ready | None = None
+        # the visited set is merged with a level's new fingerprints during the next level, while the
+        # workers work (unless a checkpoint may save it): _levels then holds _vis_now, one level behind
+        self._pending: list[np.ndarray] | None = None
+        self._vis_now: np.ndarray | None = None
         self._share = 1.0 / max(1, self.workers)  # the parent's share of a split level's frontier
         self.profile: dict[str, float] = {}  # CPU seconds per phase, parent side (bench/workers.py --profile)
         # per split level: (frontier size, parent's share, parent CPU s while the workers work, slowest worker's)
@@ -135,13 +139,16 @@ class PoolBatchSearch(ParallelBatchSearch):
         if w == 1 or n < self.min_parallel_frontier or type(visited) is not np.ndarray:
             t0 = time.process_time()
             try:
-                return BatchSearch._expand_level(self, cols, fps, visited)
+                return BatchSearch._expand_level(self, cols, fps, self._current(visited))
             finally:
                 self._tally("serial levels", t0)
         if not self._pool:
             self._start_pool()
         t0 = time.process_time()
         depth = len(self.level_parent) - 1
+        if any(wk.at != depth for wk in self._pool[: w - 1]):
+            visited = self._current(visited)  # a worker needs it whole
+        vis_len = self._current_len(visited)
         bounds = self._bounds(n, w)
         lv = self.leaves
         books = pickle.dumps(Codebooks(tuple(zip(lv.leaf_field, lv.leaf_key, strict=True)),
@@ -153,13 +160,16 @@ class PoolBatchSearch(ParallelBatchSearch):
             vis = visited if full else (wk.extra if wk.extra is not None else np.zeros(0, dtype=np.uint64))
             part = np.ascontiguousarray(cols[:, a:b])
             wk.conn.send_bytes(pickle.dumps({"lo": a, "shape": part.shape, "dtype": part.dtype.str, "full": full,
-                                             "vis_len": len(visited)}, protocol=pickle.HIGHEST_PROTOCOL))
+                                             "vis_len": vis_len}, protocol=pickle.HIGHEST_PROTOCOL))
             wk.conn.send_bytes(books)
             wk.conn.send_bytes(part.tobytes())
             wk.conn.send_bytes(np.ascontiguousarray(fps[a:b]).data)
             wk.conn.send_bytes(np.ascontiguousarray(vis).data)
             wk.at, wk.extra = None, None  # until it answers
         t0 = self._tally("send tasks", t0)
+        visited = self._current(visited)
+        t_merge = time.process_time() - t0
+        t0 = self._tally("visited merge", t0)
         counts = np.zeros(n, dtype=np.int64)
         cols, parts = self._expand_range(cols, fps, visited, 0, bounds[1], counts)
         fp0, par0, em0 = self._finish_range(parts)
@@ -171,7 +181,7 @@ class PoolBatchSearch(ParallelBatchSearch):
         new0 = self._fit_dtype(cols[:, par0])
         self._apply_writes(new0, em0)
         all_hold = self._all_hold(cols, (fp0, par0, em0), new0, learn=True)
-        t_extra = time.process_time() - t0
+        t_extra = time.process_time() - t0 + t_merge
         t0 = self._tally("own columns and invariants", t0)
         share = self._share
         rows = [_Row(fp0, par0, em0, new0, seen, True)]
@@ -264,12 +274,30 @@ class PoolBatchSearch(ParallelBatchSearch):
 
     def _visit(self, visited: Any, kfp: np.ndarray) -> Any:
         ready, self._ready = self._ready, None
-        if ready is None or ready.n != len(kfp) or type(visited) is not np.ndarray:
-            return super()._visit(visited, kfp)
-        t0 = time.process_time()
-        out = np.sort(np.concatenate([visited, *ready.sorted_parts]), kind="stable")  # merges the sorted runs
-        self._tally("visited merge", t0)
+        base = self._current(visited)
+        if ready is None or ready.n != len(kfp) or type(base) is not np.ndarray:
+            out = super()._visit(base, kfp)
+        elif self._saver is None:  # no checkpoint reads it at the next level's start: merge it then
+            self._pending, self._vis_now = ready.sorted_parts, base
+            return base
+        else:
+            t0 = time.process_time()
+            out = np.sort(np.concatenate([base, *ready.sorted_parts]), kind="stable")  # merges the sorted runs
+            self._tally("visited merge", t0)
+        self._vis_now = None
         return out
+
+    def _current(self, visited: Any) -> Any:
+        """The visited set as of this level's start (merging the last level's new fingerprints when pending)."""
+        if self._pending is not None:
+            base = self._vis_now if self._vis_now is not None else visited
+            self._vis_now = np.sort(np.concatenate([base, *self._pending]), kind="stable")  # merges sorted runs
+            self._pending = None
+        return self._vis_now if self._vis_now is not None else visited
+
+    def _current_len(self, visited: Any) -> int:
+        base = self._vis_now if self._vis_now is not None else visited
+        return len(base) + sum(len(a) for a in self._pending or ())
 
     def _dump_profile(self) -> None:
         """Writes this process's CPU seconds per phase to $EXPLORER_POOL_PROFILE.PID.json (bench/workers.py --profile)."""
