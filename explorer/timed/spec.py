@@ -190,7 +190,8 @@ class TimedModel(SpecModel):
     interpreted_only = True
 
     def _run_init(self):
-        return settle_initial(self.fields, super()._run_init())
+        inits = super()._run_init()  # first: it sets self.fields
+        return settle_initial(self.fields, inits)
 
     def _run(self, a, state, prefix, exact=False):
         nxt, step, oracle = super()._run(a, state, prefix, exact)
