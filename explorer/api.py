@@ -64,6 +64,10 @@ def run_model(model: Any, options: Options, *, spec_file: str | None = None,
     """Explores an already-built model."""
     faults = getattr(model, "faults_text", None)
     kw = dict(faults=faults, spec_file=spec_file, progress=progress)
+    if options.por:  # before --workers' checks, so that --por --workers says why por refuses it
+        from .engine.por import check_por_options
+
+        check_por_options(model, options)
     if options.workers > 1 or options.cluster:
         from .engine.parallel import check_parallel_options
 
@@ -72,11 +76,6 @@ def run_model(model: Any, options: Options, *, spec_file: str | None = None,
         from .engine.diskstore import check_disk_options
 
         check_disk_options(model, options)
-    if options.por and getattr(model, "interpreted_only", False) and "timers" in model.fields:
-        from .errors import UsageError
-
-        raise UsageError(f"--por: {model.name} is a timed spec: steps of different nodes do not commute once "
-                         "their times are constrained (the zone depends on their order)", hint="run without --por")
     if options.por:  # partial-order reduction: interpreted BFS over stubborn subsets (engine/por.py)
         from .actors.independence import for_model
         from .engine.por import run_por
@@ -106,16 +105,15 @@ def run_model(model: Any, options: Options, *, spec_file: str | None = None,
 
 
 def _use_batch(model: Any, options: Options) -> bool:
-    """The batched engine pays off on plain specs; actor specs read the whole network each step."""
+    """The batched engine pays off on plain specs and actor specs alike (a delivery's memo entry reads one
+    message: `choose_present`); not on timed specs, or with action invariants."""
     if options.backend == "interp" or options.strategy != "bfs":
         return False
     if getattr(model, "interpreted_only", False):  # e.g. timed specs (explorer.timed): time passes after each step
         return False
     if options.backend == "batch" or options.workers > 1 or options.cluster or options.disk:
         return True  # parallel search and --disk are the batched engine's
-    from .actors.protocol import ProtocolModel
-
-    return not isinstance(model, ProtocolModel) and not getattr(model, "action_invariants", None)
+    return not getattr(model, "action_invariants", None)
 
 
 def _resumes_batch(options: Options) -> bool:

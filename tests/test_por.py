@@ -317,3 +317,92 @@ def test_suspects_with_crashes_turns_the_reduction_off():
     assert for_model(m).unknown == []
     r = check("specs/threepc.py", faults="crash=1", por=True)
     assert r.options["por"]["reduced_states"] == 0
+
+
+# --------------------------------------------------------------------------- --por with --symmetry
+
+
+SYMMETRIC_CATALOG = [
+    ("specs/twopc.py", {"n": 2}, None),
+    ("specs/twopc.py", {"n": 3}, None),
+    ("specs/twopc.py", {"n": 2, "variant": "no_durable_log"}, "crash=1"),
+    ("specs/twopc.py", {"n": 2}, "loss=1"),
+    ("specs/quorum.py", {"preset": "one"}, None),
+    ("specs/quorum.py", {"preset": "all"}, None),
+]
+
+
+@pytest.mark.parametrize("spec,params,faults", SYMMETRIC_CATALOG)
+def test_catalog_verdicts_equal_with_symmetry(spec, params, faults):
+    """Every catalog configuration whose spec declares interchangeable nodes: --por --symmetry gives the
+    verdicts of the search with no reduction, and no more states than --symmetry alone."""
+    full = check(spec, params=params, faults=faults, backend="interp", max_violations=5)
+    sym = check(spec, params=params, faults=faults, backend="interp", symmetry=True, max_violations=5)
+    both = check(spec, params=params, faults=faults, por=True, symmetry=True, max_violations=5)
+    safety = lambda r: {v.property for v in r.violations if v.kind != "liveness"}  # noqa: E731
+    assert safety(both) == safety(full)
+    assert both.exit_code == full.exit_code
+    assert both.distinct_states <= sym.distinct_states < full.distinct_states
+
+
+def test_the_visible_set_is_closed_under_the_symmetry():
+    from explorer.engine.por import Reducer, field_images
+
+    m, _ = load_model("specs/twopc.py", {"n": 3})
+    f = m.fields
+    images = {f[k]: sorted(f[i] for i in v) for k, v in field_images(m).items()}
+    assert images == {p: ["p1.state", "p2.state", "p3.state"] for p in ("p1.state", "p2.state", "p3.state")}
+    r = Reducer.for_model(m, for_model(m), symmetry=True)
+    r.observe(["p2.state"])
+    assert sorted(f[i] for i in r.visible) == ["p1.state", "p2.state", "p3.state"]
+    plain = Reducer.for_model(m, for_model(m))
+    plain.observe(["p2.state"])
+    assert [f[i] for i in plain.visible] == ["p2.state"]
+
+
+class SymWorker(Worker):
+    pass
+
+
+class SymMesh(Mesh):
+    """Mesh with interchangeable workers: every worker tells every other (or none), the invariant adds up
+    every worker's ticks, so the spec is symmetric under any permutation of the workers."""
+
+    all_to_all = param(True)
+
+    def targets(self, me):
+        return [w for w in self.ids_() if w != me] if self.all_to_all else []
+
+    def nodes(self):
+        return {**{w: SymWorker(symmetric="w") for w in self.ids_()},
+                **{f"l{i}": Loner() for i in range(1, self.loners + 1)}}
+
+    @invariant
+    def bounded(self):
+        return sum(self.node(w).got for w in self.ids_()) <= self.limit
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(n=st.integers(2, 3), loners=st.integers(0, 2), k=st.integers(1, 2), cap=st.integers(1, 2),
+       all_to_all=st.booleans(), limit=st.integers(0, 4), faults=st.sampled_from([None, "loss=1", "crash=1"]))
+def test_generated_symmetric_specs_same_verdicts_with_por_and_symmetry(n, loners, k, cap, all_to_all, limit, faults):
+    params = {"n": n, "loners": loners, "k": k, "cap": cap, "all_to_all": all_to_all, "limit": limit}
+    full = check(SymMesh, params=params, faults=faults, backend="interp", deadlock=True, max_violations=100)
+    both = check(SymMesh, params=params, faults=faults, por=True, symmetry=True, deadlock=True,
+                 max_violations=100)
+    assert {v.property for v in both.violations} == {v.property for v in full.violations}
+    assert both.distinct_states <= full.distinct_states
+    shortest = {}
+    for v in full.violations:
+        shortest[v.property] = min(shortest.get(v.property, 99), v.trace.length)
+    for v in both.violations:
+        assert v.trace.length >= shortest[v.property]
+
+
+def test_refusals_say_why():
+    with pytest.raises(UsageError, match="could hide a violation"):
+        check("specs/twopc.py", params={"n": 2}, por=True, depth=3)
+    with pytest.raises(UsageError, match="--por: not with --workers"):
+        check("specs/twopc.py", params={"n": 2}, por=True, workers=2)
+    with pytest.raises(UsageError, match="--por: not with --checkpoint"):
+        check("specs/twopc.py", params={"n": 2}, por=True, checkpoint="x.ckpt")

@@ -17,6 +17,17 @@ a set N of nodes whose enabled steps may be explored alone (a strong stubborn se
 
 Otherwise the state is fully expanded. What is preserved: every invariant and @reachable verdict and
 deadlocks; counts shrink; a counterexample may be longer than without --por (it is still minimised).
+
+With --symmetry (Emerson, Jha and Peled's combination): states are stored by the fingerprint of their
+orbit's canonical representative, and the stubborn set is computed on the real state being expanded,
+so C0 and C1 hold there as without symmetry; C3 asks that every successor's orbit be new. What needs
+more is C2: a counterexample the full search finds may be reached here only through a permuted image,
+so the visible set is closed under the symmetry group (a property that reads p1.state makes
+p2.state visible too, p1 and p2 interchangeable); properties are symmetric already (symmetry
+reduction requires it). See docs/design.md.
+
+Not combined with --depth: a reduced search may reach a state only by a longer path than the full
+breadth-first search, so a depth bound could hide a violation the full search finds within it.
 """
 from __future__ import annotations
 
@@ -45,12 +56,16 @@ class Reducer:
     independence: Any  # groups(state, succs) -> {node: [succ index]} | None; closure(state, node, enabled) -> set
     fields: tuple[str, ...]
     visible: set[int] = field(default_factory=set)  # indices of fields a property has read
+    images: dict[int, tuple[int, ...]] = field(default_factory=dict)  # --symmetry: a field -> its images
     grew_after_reduction: bool = False  # a property read a new field after a reduction used the old set
     stats: PorStats = field(default_factory=PorStats)
 
     @classmethod
-    def for_model(cls, model: Any, independence: Any, seed_visible: set[int] | None = None) -> Reducer:
+    def for_model(cls, model: Any, independence: Any, seed_visible: set[int] | None = None,
+                  symmetry: bool = False) -> Reducer:
         r = cls(model, independence, tuple(model.fields))
+        if symmetry:
+            r.images = field_images(model)
         if seed_visible:
             r.visible |= seed_visible
         return r
@@ -62,7 +77,7 @@ class Reducer:
         for name in read:
             i = index.get(name)
             if i is not None and i not in self.visible:
-                self.visible.add(i)
+                self.visible.update(self.images.get(i, (i,)))  # with --symmetry, its images too
                 if self.stats.reduced:
                     self.grew_after_reduction = True
 
@@ -164,6 +179,53 @@ class _Observed:
         return out
 
 
+def field_images(model: Any) -> dict[int, tuple[int, ...]]:
+    """Maps each actor field (`p1.state`) to its images under the declared symmetry (`p2.state`, ...).
+
+    A permutation of interchangeable nodes moves each node's fields to the other's (explorer/engine/
+    symmetry.py) and leaves the shared fields (network, crashed, ...) in place, where it renames ids
+    inside values; so a shared field is its own image.
+    """
+    from .symmetry import symmetry_groups
+
+    fields = tuple(model.fields)
+    index = {f: i for i, f in enumerate(fields)}
+    group_of = {nid: g for g in symmetry_groups(model) for nid in g}
+    images: dict[int, tuple[int, ...]] = {}
+    for i, f in enumerate(fields):
+        nid, dot, attr = f.partition(".")
+        g = group_of.get(nid) if dot else None
+        if g:
+            images[i] = tuple(sorted(index[f"{o}.{attr}"] for o in g if f"{o}.{attr}" in index))
+    return images
+
+
+def check_por_options(model: Any, opts: Any) -> None:
+    """Refuses --por with what it cannot be combined with (exit 2, saying why); called by api.run_model."""
+    from ..errors import UsageError
+
+    if getattr(model, "interpreted_only", False) and "timers" in model.fields:
+        raise UsageError(f"--por: {model.name} is a timed spec: steps of different nodes do not commute once "
+                         "their times are constrained (the zone depends on their order)", hint="run without --por")
+    if opts.strategy != "bfs":
+        raise UsageError(f"--por: works with --strategy bfs only (got {opts.strategy})",
+                         hint="the cycle proviso it uses is the breadth-first one")
+    if opts.depth is not None:
+        raise UsageError("--por: not with --depth: a reduced search may reach a state only by a longer path than "
+                         "the full search, so a depth bound could hide a violation the full search finds within it",
+                         hint="run without --depth (the reduced search is complete), or without --por")
+    if getattr(opts, "workers", 1) > 1 or getattr(opts, "cluster", None):
+        raise UsageError("--por: not with --workers/--cluster: the reduction runs on the interpreted engine, in "
+                         "one process (workers split the batched engine's levels, which expand every step)",
+                         hint="drop --workers/--cluster, or --por")
+    if getattr(opts, "checkpoint", None) or getattr(opts, "resume", None):
+        raise UsageError("--por: not with --checkpoint/--resume (the reduction's visibility set is not saved)",
+                         hint="drop --checkpoint/--resume, or --por")
+    if getattr(model, "action_invariants", None):
+        raise UsageError("--por: action invariants look at every step, which the reduction skips",
+                         hint="run without --por")
+
+
 def run_por(model: Any, opts: Any, independence: Any, **kw: Any):
     """A breadth-first search that expands stubborn subsets; returns its Result.
 
@@ -171,24 +233,9 @@ def run_por(model: Any, opts: Any, independence: Any, **kw: Any):
     visible set, the search runs again from the start with the larger set, so that every reduction
     was made knowing every field a property reads in the states explored.
     """
-    from ..errors import UsageError
     from .search import Search
 
-    if opts.strategy != "bfs":
-        raise UsageError(f"--por: works with --strategy bfs only (got {opts.strategy})",
-                         hint="the cycle proviso it uses is the breadth-first one")
-    if opts.depth is not None:
-        raise UsageError("--por: a depth bound is not preserved (a reduced path may be longer)",
-                         hint="run without --depth, or without --por")
-    if opts.symmetry:
-        raise UsageError("--por: not combined with --symmetry yet", hint="use one reduction at a time")
-    if getattr(opts, "workers", 1) > 1 or getattr(opts, "cluster", None) or getattr(opts, "checkpoint", None) \
-            or getattr(opts, "resume", None):
-        raise UsageError("--por: runs in one process without checkpoints",
-                         hint="drop --workers/--cluster/--checkpoint/--resume, or --por")
-    if getattr(model, "action_invariants", None):
-        raise UsageError("--por: action invariants look at every step, which the reduction skips",
-                         hint="run without --por")
+    check_por_options(model, opts)
 
     class PorSearch(Search):
         def _expand(self, state: tuple, fp: int):
@@ -197,7 +244,7 @@ def run_por(model: Any, opts: Any, independence: Any, **kw: Any):
 
     seed: set[int] = set()
     for _attempt in range(len(model.fields) + 1):
-        reducer = Reducer.for_model(model, independence, seed)
+        reducer = Reducer.for_model(model, independence, seed, symmetry=opts.symmetry)
         search = PorSearch(_Observed(model, reducer), opts, **kw)
         search.result.backend = "interp"
         result = search.run()
