@@ -142,6 +142,16 @@ def test_files_are_removed_after_ctrl_c_and_errors(tmp_path, monkeypatch, boom):
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.parametrize("n", [3, 5])
+def test_symmetry_on_disk_keeps_the_orbit_counts(tmp_path, small_blocks, n):
+    mem = _twophase(n, symmetry=True)
+    disk = _twophase(n, symmetry=True, disk=str(tmp_path))
+    assert (disk.backend, disk.distinct_states, disk.transitions, disk.depth) == \
+        ("batch", mem.distinct_states, mem.transitions, mem.depth)
+    assert disk.distinct_states < 6**n + 4**n + 2**n
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_a_full_disk_is_a_usage_error_naming_the_directory(tmp_path, monkeypatch):
     calls = []
 
@@ -174,7 +184,7 @@ def test_cli_disk_gives_the_json_of_the_in_memory_run(tmp_path):
     (["--workers", "2"], "--workers"),
     (["--strategy", "dfs"], "--strategy dfs"),
     (["--checkpoint", "X.ckpt"], "checkpoint"),
-    (["--symmetry"], "--symmetry"),
+    (["--por"], "--por"),
     (["--backend", "interp"], "--backend interp"),
 ])
 def test_cli_disk_refuses_what_keeps_the_visited_set_elsewhere(tmp_path, extra, says):

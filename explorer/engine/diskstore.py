@@ -224,7 +224,8 @@ def attached(search: Any) -> Iterator[None]:
     search._disk = store
     search.level_parent = LevelFiles(store, "parent", search.level_parent)
     search.level_emit = LevelFiles(store, "step", search.level_emit)
-    search._CHUNK_CANDIDATES = CHUNK_CANDIDATES
+    if not isinstance(getattr(type(search), "_CHUNK_CANDIDATES", None), property):  # symmetry sizes its own
+        search._CHUNK_CANDIDATES = CHUNK_CANDIDATES
     try:
         yield
     finally:
@@ -240,8 +241,8 @@ def check_disk_options(model: Any, options: Any) -> None:
         why = f"--strategy {options.strategy} runs on the interpreted engine, whose visited set is a dict in memory"
     elif options.backend == "interp":
         why = "--backend interp keeps its visited set in memory"
-    elif options.symmetry or options.por:
-        why = f"--{'symmetry' if options.symmetry else 'por'} runs on the interpreted engine, in memory"
+    elif options.por:
+        why = "--por runs on the interpreted engine, in memory"
     elif options.workers > 1 or options.cluster:
         why = "--workers/--cluster send the visited set to each worker as one array"
     elif options.checkpoint or options.resume:
