@@ -50,8 +50,8 @@ class Unrolling:
     def _sub(self, ex: Any, vs: list[Any]) -> Any:
         return z3.substitute(ex, *zip(self.generic, vs, strict=True))
 
-    def ranges(self, i: int) -> list[Any]:
-        return self.sm.ranges(self.frame(i))
+    def ranges(self, i: int, assumed: bool = True) -> list[Any]:
+        return self.sm.ranges(self.frame(i), assumed)
 
     def init(self) -> Any:
         v0 = self.frame(0)
@@ -107,12 +107,20 @@ def _new_result(model: Any, engine: str, spec_file: str | None, depth: int | Non
     return r
 
 
-def _steps_of(sm: SymbolicModel, m: z3.ModelRef, un: Unrolling, n: int) -> list[tuple[str, tuple[int, ...]]]:
-    out = []
-    for i in range(n):
-        p = sm.paths[m.eval(un.acts[i], model_completion=True).as_long()]
-        out.append((p.action, p.choices))
-    return out
+def _concrete_step(model: Any, sm: SymbolicModel, m: z3.ModelRef, un: Unrolling, i: int, state: tuple):
+    """Returns the concrete (next state, Step) of step i: the path's own decisions when they replay to
+    Z3's next state, else the successor of `state` by the path's action that is Z3's next state.
+
+    A path's decisions index a sparse field's universe where a concrete run indexes the keys present
+    (`SymRun.pick_present`: an actor's deliver), so the states, not the indices, identify the step.
+    None when no concrete successor matches.
+    """
+    p = sm.paths[m.eval(un.acts[i], model_completion=True).as_long()]
+    target = sm.decode_state(m, un.frame(i + 1))
+    got = model.replay(state, p.action, p.choices)
+    if got is not None and got[0] == target:
+        return got
+    return next(((n, st) for n, st in model.successors(state) if st.action == p.action and n == target), None)
 
 
 def _violated(model: Any, state: tuple) -> tuple[str, str | None, tuple]:
@@ -137,29 +145,15 @@ def bmc(model: Any, depth: int, *, spec_file: str | None = None, sm: SymbolicMod
     r = _new_result(model, "bmc", spec_file, depth)
     sm = sm or SymbolicModel(model)
     t_derive = time.perf_counter() - t0
-    un = Unrolling(sm)
-    s = z3.Solver()
-    s.add(*un.ranges(0), *sm.param_constraints(), un.init())
-    per_depth = []
-    found = None
-    for k in range(depth + 1):
-        if k > 0:
-            s.add(*un.ranges(k), un.trans(k - 1))
-        tk = time.perf_counter()
-        res = s.check(z3.Not(un.all_inv(k)))
-        per_depth.append(round(time.perf_counter() - tk, 4))
-        r.depth = k
-        if progress:
-            progress(f"bmc: depth {k} checked ({per_depth[-1]:.2f}s)")
-        if res == z3.sat:
-            found = (k, s.model())
+    for _widen in range(8):
+        un, s, per_depth, found = _bmc_run(model, sm, r, depth, t0, progress, time_limit)
+        if found != "overflow":
             break
-        if res == z3.unknown:
-            r.stop_reason = "solver_unknown"
-            break
-        if time_limit is not None and time.perf_counter() - t0 > time_limit:
-            r.stop_reason = "time_limit"
-            break
+        sm.widen()
+        r.stop_reason = None
+    else:
+        raise SpecError("a message count kept exceeding its cap (2^8 times the seeds' largest)",
+                        hint="the network may grow without bound; use the explicit engine with --depth")
     if found is not None:
         k, m = found
         trace = _trace_from_model(model, sm, un, m, k, spec_file)
@@ -173,10 +167,50 @@ def bmc(model: Any, depth: int, *, spec_file: str | None = None, sm: SymbolicMod
     return r
 
 
+def _bmc_run(model: Any, sm: SymbolicModel, r: Result, depth: int, t0: float,
+             progress: Callable[[str], None] | None, time_limit: float | None):
+    """Asks Z3 depth by depth; returns (unrolling, solver, seconds per depth, found), where found is
+    (k, model) for a counterexample at depth k, "overflow" when a counter exceeds its cap, or None."""
+    un = Unrolling(sm)
+    s = z3.Solver()
+    s.add(*un.ranges(0), *sm.param_constraints(), un.init())
+    per_depth: list[float] = []
+    for k in range(depth + 1):
+        if k > 0:
+            s.add(*un.ranges(k, assumed=False), un.trans(k - 1))
+            over = sm.overflow(un.frame(k))
+            if over is not None:
+                if s.check(over) != z3.unsat:
+                    return un, s, per_depth, "overflow"
+                s.add(*un.ranges(k))
+        tk = time.perf_counter()
+        res = s.check(z3.Not(un.all_inv(k)))
+        per_depth.append(round(time.perf_counter() - tk, 4))
+        r.depth = k
+        if progress:
+            progress(f"bmc: depth {k} checked ({per_depth[-1]:.2f}s)")
+        if res == z3.sat:
+            return un, s, per_depth, (k, s.model())
+        if res == z3.unknown:
+            r.stop_reason = "solver_unknown"
+            break
+        if time_limit is not None and time.perf_counter() - t0 > time_limit:
+            r.stop_reason = "time_limit"
+            break
+    return un, s, per_depth, None
+
+
 def _trace_from_model(model: Any, sm: SymbolicModel, un: Unrolling, m: z3.ModelRef, k: int,
                       spec_file: str | None) -> Trace:
     init_state, init_step = model.initial_states()[m.eval(un.init_var, model_completion=True).as_long()]
-    steps = _steps_of(sm, m, un, k)
+    steps, state = [], init_state
+    for i in range(k):
+        got = _concrete_step(model, sm, m, un, i, state)
+        if got is None:
+            raise SpecError(f"internal: step {i + 1} of the symbolic counterexample has no concrete counterpart",
+                            hint="this is a bug in explorer's symbolic translation; please report it")
+        state, step = got
+        steps.append((step.action, tuple(step.decisions)))
     trace, states, failed = replay_trace(model, init_step.decisions, steps, spec_file=spec_file,
                                          faults=getattr(model, "faults_text", None))
     if trace is None or failed is not None:
@@ -201,12 +235,12 @@ def induction(model: Any, k_max: int = 1, *, spec_file: str | None = None, sm: S
     sm = sm or SymbolicModel(model)
     base = Unrolling(sm)
     sb = z3.Solver()
-    sb.add(*base.ranges(0), *sm.param_constraints(), base.init())
+    sb.add(*base.ranges(0, assumed=False), *sm.param_constraints(), base.init())
     cti = None
     for k in range(1, k_max + 1):
         # base case: no violation in the first k states (depths 0..k-1)
         if k > 1:
-            sb.add(*base.ranges(k - 1), base.trans(k - 2))
+            sb.add(*base.ranges(k - 1, assumed=False), base.trans(k - 2))
         if sb.check(z3.Not(base.all_inv(k - 1))) == z3.sat:
             trace = _trace_from_model(model, sm, base, sb.model(), k - 1, spec_file)
             r.violations.append(Violation(trace.violated, "invariant", trace.reason, trace))
@@ -217,7 +251,7 @@ def induction(model: Any, k_max: int = 1, *, spec_file: str | None = None, sm: S
         ss = z3.Solver()
         ss.add(*sm.param_constraints())
         for i in range(k + 1):
-            ss.add(*un.ranges(i))
+            ss.add(*un.ranges(i, assumed=False))  # a counter's cap is not inductive
         for i in range(k):
             ss.add(un.all_inv(i), un.trans(i))
         for i in range(k):  # a simple path: k-induction is complete for finite systems with it
@@ -251,8 +285,8 @@ def _cti_trace(model: Any, sm: SymbolicModel, un: Unrolling, m: z3.ModelRef, k: 
     trace = Trace(spec=model.name, spec_file=spec_file, params=dict(model.params),
                   faults=getattr(model, "faults_text", None), fields=tuple(model.fields), init_decisions=(),
                   initial=model.as_dict(state))
-    for i, (action, choices) in enumerate(_steps_of(sm, m, un, k), start=1):
-        got = model.replay(state, action, choices)
+    for i in range(1, k + 1):
+        got = _concrete_step(model, sm, m, un, i - 1, state)
         if got is None:
             raise SpecError(f"internal: step {i} of a counterexample to induction does not replay concretely",
                             hint="this is a bug in explorer's symbolic translation; please report it")

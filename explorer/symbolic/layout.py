@@ -10,7 +10,11 @@ from its values:
     all str    -> enumeration (an Int code in [0, |domain|))
     otherwise  -> opaque enumeration: None, tuples, sets, mixed types; concretised when read
 
-A dict field whose key set is the same in every state it was seen in gets one leaf per key.
+A dict field whose key set is the same in every state it was seen in gets one leaf per key. A dict
+field whose key set varies (an actor spec's network: message -> copies in flight) is *sparse*: one
+leaf per key of the universe of keys seen (in states and in writes), whose domain holds `ABSENT`
+for "not in the dict"; the universe is closed like the domains, by deriving again when a write adds
+a key.
 """
 from __future__ import annotations
 
@@ -22,9 +26,11 @@ import z3
 
 from ..dsl.values import FrozenDict, freeze
 from ..errors import SpecError
+from .lazy import ABSENT
 from .values import Domain, SBool, SEnum, SInt
 
 MAX_DOMAIN = 5000  # distinct values one leaf may take before it is refused
+MAX_KEYS = 256  # keys in the universe of one sparse dict field before it is refused
 
 
 @dataclass
@@ -106,7 +112,9 @@ class Layout:
     """The leaves of every field, in field order."""
 
     fields: tuple[str, ...]
-    dict_keys: dict[str, tuple]  # field -> its fixed keys, for dict fields
+    dict_keys: dict[str, tuple]  # field -> its keys (fixed, or the universe of a sparse field)
+    sparse: frozenset = frozenset()  # dict fields whose key set varies: a leaf per universe key, ABSENT
+    counters: frozenset = frozenset()  # sparse fields of positive ints (copies in flight): absent = Int 0
     leaves: list[Leaf] = field(default_factory=list)
     by_field: dict[str, list[int]] = field(default_factory=dict)
 
@@ -117,6 +125,9 @@ class Layout:
             keys = self.dict_keys.get(f)
             if keys is None:
                 out.append(v)
+            elif f in self.sparse:
+                none = 0 if f in self.counters else ABSENT
+                out.extend(v.get(k, none) for k in keys)
             else:
                 out.extend(v[k] for k in keys)
         return out
@@ -130,7 +141,8 @@ class Layout:
                 out.append(values[i])
                 i += 1
             else:
-                out.append(freeze({k: values[i + j] for j, k in enumerate(keys)}))
+                none = 0 if f in self.counters else ABSENT
+                out.append(freeze({k: values[i + j] for j, k in enumerate(keys) if values[i + j] is not none}))
                 i += len(keys)
         return tuple(out)
 
@@ -164,8 +176,8 @@ def discover(model: Any, max_states: int = 2000) -> list[tuple]:
 
 
 def build_layout(fields: tuple[str, ...], states: list[tuple], opaque: set[str] = frozenset(),
-                 seen_extra: dict[str, list] | None = None) -> Layout:
-    """Classifies every field from the values it takes in `states` (plus extra values seen in writes)."""
+                 seen_extra: dict[str, list] | None = None, extra_keys: dict[str, set] | None = None) -> Layout:
+    """Classifies every field from the values it takes in `states` (plus extra values and keys seen in writes)."""
     values: dict[str, list] = {f: [] for f in fields}
     for s in states:
         for f, v in zip(fields, s, strict=True):
@@ -173,19 +185,31 @@ def build_layout(fields: tuple[str, ...], states: list[tuple], opaque: set[str] 
     for f, extra in (seen_extra or {}).items():
         values[f].extend(extra)
     dict_keys: dict[str, tuple] = {}
+    sparse: set[str] = set()
     for f in fields:
         vs = values[f]
         if f in opaque or not vs or not all(type(v) is FrozenDict for v in vs):
             continue
         keysets = {frozenset(v.keys()) for v in vs}
-        if len(keysets) == 1:
-            keys = list(next(iter(keysets)))
-            try:
-                keys.sort()
-            except TypeError:
-                keys.sort(key=repr)
-            dict_keys[f] = tuple(keys)
-    layout = Layout(tuple(fields), dict_keys)
+        more = (extra_keys or {}).get(f, set())
+        universe = set().union(*keysets) | more
+        if len(keysets) > 1 or f in (extra_keys or {}):  # keys vary (or a write added or removed one)
+            if len(universe) > MAX_KEYS:
+                raise SpecError(
+                    f"field {f} is a dict whose keys vary over more than {MAX_KEYS} possible keys, too many "
+                    "to give each its own Z3 variable",
+                    hint="the symbolic engines need a small bounded universe of keys (bound the parameters) "
+                    "or use the explicit engine")
+            sparse.add(f)
+        keys = list(universe)
+        try:
+            keys.sort()
+        except TypeError:
+            keys.sort(key=repr)
+        dict_keys[f] = tuple(keys)
+    counters = {f for f in sparse if f not in opaque and all(
+        type(x) is int and x >= 1 for v in values[f] for x in v.values())}
+    layout = Layout(tuple(fields), dict_keys, frozenset(sparse), frozenset(counters))
     for f in fields:
         keys = dict_keys.get(f)
         idx = []
@@ -195,7 +219,9 @@ def build_layout(fields: tuple[str, ...], states: list[tuple], opaque: set[str] 
         else:
             for k in keys:
                 idx.append(len(layout.leaves))
-                layout.leaves.append(_leaf(f, k, [v[k] for v in values[f]], f"{f}[{k!r}]" in opaque))
+                none = 0 if f in counters else ABSENT
+                vals = [v.get(k, none) for v in values[f]] + ([none] if f in sparse else [])
+                layout.leaves.append(_leaf(f, k, vals, f"{f}[{k!r}]" in opaque))
         layout.by_field[f] = idx
     layout.check_sizes()
     return layout

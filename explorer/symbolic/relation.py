@@ -21,7 +21,8 @@ from ..dsl.values import UnfreezableValue, freeze, thaw
 from ..errors import SpecError
 from . import values as symvalues
 from .layout import Leaf, build_layout, discover
-from .values import SBool, SEnum, SInt, Sym, SymbolicUnsupported, SymRun, concrete
+from .lazy import ABSENT, LazyDict
+from .values import SBool, SEnum, SInt, SymbolicUnsupported, SymRun, concrete
 
 MAX_PATHS = 5_000  # per action or property, a guard against path explosion
 MAX_ROUNDS = 40  # derivations in a row that discover new field values before a field is refused
@@ -45,6 +46,14 @@ class _Reshape(Exception):
         self.name = name
 
 
+class _NewKeys(Exception):
+    """A write puts keys outside the field's universe into a dict field: it becomes (or grows as) sparse."""
+
+    def __init__(self, name: str, keys: set):
+        self.name = name
+        self.keys = keys
+
+
 class SymbolicModel:
     """A spec model's state as Z3 variables, its actions as paths, its invariants as formulas."""
 
@@ -59,6 +68,8 @@ class SymbolicModel:
         self._seeds = seeds
         opaque: set[str] = set()
         self._unbounded: set[str] = set()
+        self.assumed: set[int] = set()  # leaves whose bounds are caps BMC checks (engine._bmc_run), not facts
+        extra_keys: dict[str, set] = {}
         self.layout = build_layout(self.fields, seeds, opaque)
         for _attempt in range(200):
             for leaf in self.layout.leaves:
@@ -72,7 +83,10 @@ class SymbolicModel:
                 if r.name in opaque:
                     raise SpecError(f"field {r.name} cannot be mapped to Z3: its values do not fit one sort") from None
                 opaque.add(r.name)
-                self.layout = build_layout(self.fields, seeds, opaque)
+                self.layout = build_layout(self.fields, seeds, opaque, extra_keys=extra_keys)
+            except _NewKeys as r:
+                extra_keys.setdefault(r.name, set()).update(r.keys)
+                self.layout = build_layout(self.fields, seeds, opaque, extra_keys=extra_keys)
         else:  # pragma: no cover - each attempt makes one more field opaque or unbounded, so this is a bug
             raise SpecError("the symbolic engine could not settle the shape of the state")
 
@@ -99,7 +113,10 @@ class SymbolicModel:
 
         Returns False (after dropping the failing ranges) when the relation must be derived again.
         """
-        bounded = [(j, leaf) for j, leaf in enumerate(self.layout.leaves) if leaf.kind == "int" and leaf.bounds]
+        self.assumed = {j for j, leaf in enumerate(self.layout.leaves)
+                        if leaf.kind == "int" and leaf.bounds and leaf.field in self.layout.counters}
+        bounded = [(j, leaf) for j, leaf in enumerate(self.layout.leaves) if leaf.kind == "int" and leaf.bounds
+                   and j not in self.assumed]
         if not bounded:
             return True
         s = self._solver()
@@ -118,13 +135,34 @@ class SymbolicModel:
         return False
 
     # ------------------------------------------------------------------ background facts
-    def ranges(self, vs: list[Any]) -> list[Any]:
+    def ranges(self, vs: list[Any], assumed: bool = True) -> list[Any]:
+        """The domain facts of one frame; `assumed=False` leaves out the counters' assumed caps."""
         out = []
-        for leaf, v in zip(self.layout.leaves, vs, strict=True):
+        for j, (leaf, v) in enumerate(zip(self.layout.leaves, vs, strict=True)):
+            if not assumed and j in self.assumed:
+                continue
             r = leaf.range(v)
             if r is not None:
                 out.append(r)
         return out
+
+    def overflow(self, vs: list[Any]) -> Any:
+        """The condition that a counter of frame `vs` is above its assumed cap (None without counters).
+
+        A counter (copies of a message in flight) is capped at the most copies the seed states hold,
+        which an over-approximating step may exceed. BMC asks this before it adds frame k's caps: when
+        it is unsatisfiable, every state reachable in k steps keeps the caps, so they exclude nothing
+        reachable; when it is satisfiable, `widen` doubles the caps and the check starts over.
+        """
+        over = [vs[j] > self.layout.leaves[j].bounds[1] for j in sorted(self.assumed)]
+        return z3.Or(*over) if over else None
+
+    def widen(self) -> None:
+        for j in self.assumed:
+            lo, hi = self.layout.leaves[j].bounds
+            self.layout.leaves[j].bounds = (lo, 2 * hi + 1)
+        self.vars = [leaf.var() for leaf in self.layout.leaves]
+        self._derive()
 
     def param_constraints(self) -> list[Any]:
         return [z3.And(v >= lo, v <= hi) for (lo, hi), v in
@@ -154,7 +192,19 @@ class SymbolicModel:
             idx = layout.by_field[f]
             if keys is None:
                 return self._leaf_value(layout.leaves[idx[0]], vars_[idx[0]], mutable)
-            return {k: self._leaf_value(layout.leaves[j], vars_[j], mutable) for k, j in zip(keys, idx, strict=True)}
+            leaves = layout.leaves
+            thunks = {k: (lambda j=j: self._leaf_value(leaves[j], vars_[j], mutable))
+                      for k, j in zip(keys, idx, strict=True)}
+            if f not in layout.sparse:
+                return LazyDict(thunks, False)
+            where = dict(zip(keys, idx, strict=True))
+            if f in layout.counters:  # absent = 0 copies: a key is present when its count is positive
+                def count(k: Any) -> Any:
+                    return SInt(vars_[where[k]]) if SBool(vars_[where[k]] > 0) else ABSENT
+
+                return LazyDict({k: (lambda k=k: count(k)) for k in keys}, True,
+                                lambda k: SBool(vars_[where[k]] > 0))
+            return LazyDict(thunks, True, lambda k: leaves[where[k]].wrap(vars_[where[k]]) != ABSENT)
 
         return read
 
@@ -186,13 +236,14 @@ class SymbolicModel:
                                 "value of an opaque field they read; use the explicit engine for this spec")
             run = SymRun(prefix, solver, int_bounds=dict(bounds))
             obj = self._instance(ctx)
+            run.instance = obj
             symvalues._current[0] = run
             choice._current[0] = run
             try:
                 outcome = body(run, obj)
             except Disabled:
                 outcome = _DISABLED
-            except (_Reshape, SpecError):
+            except (_Reshape, _NewKeys, SpecError):
                 raise
             except SymbolicUnsupported as e:
                 raise SpecError(f"{what} cannot run on symbolic values: {e}",
@@ -245,9 +296,17 @@ class SymbolicModel:
             if keys is None:
                 pairs = [(idx[0], v)]
             else:
-                if not isinstance(v, dict) or set(map(_plain_key, v.keys())) != set(keys):
+                if not isinstance(v, dict):
                     raise _Reshape(name)
-                pairs = [(j, v[k]) for k, j in zip(keys, idx, strict=True)]
+                pending = v.pending_keys() if isinstance(v, LazyDict) else set()
+                present = {freeze(concrete(k)): k for k in (dict.keys(v) if isinstance(v, LazyDict) else v.keys())}
+                new = set(present) - set(keys)
+                if new:
+                    raise _NewKeys(name, new)
+                if name not in layout.sparse and set(present) | pending != set(keys):
+                    raise _NewKeys(name, set())  # a key was removed: the field's key set varies
+                pairs = [(j, dict.__getitem__(v, present[k]) if k in present else ABSENT)
+                         for k, j in zip(keys, idx, strict=True) if k not in pending]
             for j, x in pairs:
                 term = self._encode(layout.leaves[j], x, action)
                 if not term.eq(self.vars[j]):
@@ -256,6 +315,8 @@ class SymbolicModel:
 
     def _encode(self, leaf: Leaf, x: Any, action: str) -> Any:
         k = leaf.kind
+        if x is ABSENT:  # a key deleted from a sparse dict (a counter's absent is 0 copies)
+            return z3.IntVal(0) if k == "int" else leaf.const(leaf.dom.add(ABSENT))
         if k == "bool":
             if isinstance(x, SBool):
                 return x.ex
@@ -345,17 +406,11 @@ class SymbolicModel:
 def refuse_unmappable(model: Any) -> None:
     """Refuses, up front and by name, the constructs the Z3 relation cannot represent.
 
-    An actor spec's `network` field is a multiset of in-flight messages: its values never settle into
-    a small finite domain (twopc: thousands; a Lamport clock in a message: unbounded), so the run
-    would end, much later, in a path explosion or an unbounded int. A timed spec lets time pass after
-    each step (zones, `explorer.timed`), which the step-by-step relation would skip.
+    A timed spec lets time pass after each step (zones, `explorer.timed`), which the step-by-step
+    relation would skip. Actor specs are mapped: `network` is a sparse dict (message -> copies) over
+    the universe of messages seen; one whose messages never stop changing (a Lamport clock in a
+    message) is refused later, naming `network`, when its universe does not close.
     """
-    if getattr(model, "faults_budget", None) is not None and "network" in getattr(model, "fields", ()):
-        raise SpecError(
-            f"{model.name} is an actor spec (Protocol): its field `network`, the multiset of messages in "
-            "flight, and the nodes' message handlers cannot be mapped to Z3 sorts by the symbolic engines",
-            hint="use the explicit engine (--engine explicit, the default); for a parameter boundary, "
-            "`explore boundary SPEC.py` works on actor specs")
     if getattr(model, "interpreted_only", False):  # explorer.timed models let time pass after each step
         raise SpecError(
             f"{model.name} is a timed spec ({type(model).__name__}): time passes after every step (zones), "
@@ -368,10 +423,6 @@ class _Disabled:
 
 
 _DISABLED = _Disabled()
-
-
-def _plain_key(k: Any) -> Any:
-    return concrete(k) if isinstance(k, Sym) else k
 
 
 def _show_pc(pc: list[Any]) -> str:

@@ -16,6 +16,7 @@ Four kinds, by what the field holds:
 """
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -100,6 +101,7 @@ class SymRun:
     neq: dict[int, set] = field(default_factory=dict)  # leaf term id -> codes ruled out
     bools: dict[int, bool] = field(default_factory=dict)  # Bool leaf term id -> known value
     int_bounds: dict[int, tuple[int, int]] = field(default_factory=dict)  # Int term id -> (lo, hi) to fork over
+    instance: Any = None  # the spec instance the action runs on (pick_present reads its dict fields)
 
     def _decide(self, n: int) -> int:
         i = self.prefix[self.pos] if self.pos < len(self.prefix) else 0
@@ -120,6 +122,52 @@ class SymRun:
         value = options[i]
         self.labels.append((name, value))
         return value
+
+    def pick_present(self, field: str, options: Any, order: Any, allowed: Any, option: Any, name: str | None) -> Any:
+        """`choose_present()` on a sparse dict field: fork over the keys of its universe, assuming the
+        chosen key present, instead of reading every key to list the present ones (2^keys paths).
+
+        The index recorded is into the universe, not into the present keys a concrete run would list,
+        so a symbolic trace is replayed by matching states (engine._concrete_steps), not by indices.
+        """
+        d = getattr(self.instance, field, None) if self.instance is not None else None
+        universe = getattr(d, "universe", None)
+        if universe is None:
+            return self.pick(list(options()), name)
+        keys = sorted((k for k in universe if allowed is None or allowed(k)), key=order)
+        if not keys:
+            raise Disabled()
+        i = self._decide(len(keys))
+        self.choices.append(i)
+        k = keys[i]
+        cond = d.guarded([k]).present(k)
+        if isinstance(cond, SBool):
+            self.assume(cond)
+        elif not cond:
+            raise Disabled()
+        value = option(k, d[k]) if option is not None else k
+        self.labels.append((name, value))
+        return value
+
+    def assume(self, b: SBool) -> None:
+        """Adds `b` to the path condition without forking (Disabled when the path already rules it out)."""
+        pos = getattr(b, "pos", None)  # _Negated: the leaf is not that code
+        atom = pos.atom if pos is not None else b.atom
+        if atom is not None and atom[0] == "eq":
+            _, key, code = atom
+            if pos is not None:
+                if self.eq.get(key) == code:
+                    raise Disabled()
+                self.neq.setdefault(key, set()).add(code)
+            else:
+                if key in self.eq and self.eq[key] != code or code in self.neq.get(key, ()):
+                    raise Disabled()
+                self.eq[key] = code
+            self.pc.append(b.ex)
+            return
+        if z3.is_false(b.ex) or not self._feasible(b.ex):
+            raise Disabled()
+        self.pc.append(b.ex)
 
     def next_prefix(self) -> list[int] | None:
         return next_decisions(self.taken, self.fanout)
@@ -236,6 +284,11 @@ def concrete(v: Any) -> Any:
     if isinstance(v, dict):
         return type(v)((concrete(k), concrete(x)) for k, x in v.items()) if type(v) is dict else \
             {concrete(k): concrete(x) for k, x in v.items()}
+    if dataclasses.is_dataclass(v) and not isinstance(v, type):  # a message: concretise its fields
+        vals = {f.name: getattr(v, f.name) for f in dataclasses.fields(v) if f.init}
+        if not any(isinstance(x, Sym) or isinstance(x, (tuple, list, dict, set, frozenset)) for x in vals.values()):
+            return v
+        return type(v)(**{n: concrete(x) for n, x in vals.items()})
     if isinstance(v, (list, tuple, set, frozenset)):
         if hasattr(v, "_fields"):  # namedtuple
             return type(v)(*(concrete(x) for x in v))
