@@ -233,8 +233,8 @@ def _print_result(r: Result, out_dir: str | None) -> None:
         # a search stopped early); the z3 engines check invariants only
         why = " (the warnings on stderr say why)" if r.warnings else ""
         click.echo(f"not checked in this run: {', '.join(r.unchecked)}{why}")
-    if r.collision_probability > 1e-9:
-        click.echo(f"fingerprint collision probability: {r.collision_probability:.1e}")
+    if r.collision_probability > 0:  # as TLC, after every run: distinct x (generated - distinct) / 2^64
+        click.echo(f"fingerprint collision probability (TLC's estimate): {r.collision_probability:.1e}")
     for v in r.violations:
         click.echo("")
         if v.trace is not None:

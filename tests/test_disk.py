@@ -201,3 +201,10 @@ def test_cli_a_missing_or_unwritable_dir_exits_2(tmp_path):
     f.write_text("")
     r = _cli("--disk", str(f))
     assert r.exit_code == 2 and "no such directory" in r.output
+
+
+def test_the_text_report_prints_tlcs_collision_estimate_after_every_run(tmp_path):
+    out = _cli("--disk", str(tmp_path)).output
+    # TwoPhase N=3: 288 distinct, 1146 generated (TLC): 288 x 858 / 2^64
+    assert f"fingerprint collision probability (TLC's estimate): {288 * 858 / 2**64:.1e}" in out
+    assert "1.3e-14" in out
