@@ -28,7 +28,8 @@ import z3
 from ..dsl import choice
 from ..dsl.choice import Disabled
 from ..dsl.model import _Ctx, user_frame
-from ..dsl.values import UnfreezableValue, freeze
+from ..dsl.values import FrozenDict, UnfreezableValue, freeze, stable_hash
+from ..engine.symmetry import _abstract, _contains, _rename
 from ..errors import SpecError
 from . import values as symvalues
 from .values import SInt, Sym, SymbolicUnsupported, SymRun, concrete
@@ -119,6 +120,16 @@ class _Masks:
         return z3.Or(*[z3.And(*[self.vars[n] == p[n] for n in self.vars]) for p in pts])
 
 
+@dataclass(frozen=True)
+class _Not:
+    """A negated literal, for messages only (building z3.Not at every false branch costs more)."""
+
+    e: Any
+
+    def __str__(self) -> str:
+        return f"Not({self.e})"
+
+
 class _MaskRun(SymRun):
     """A SymRun whose path condition is the set of box points it holds on (`mask`), not a solver query.
 
@@ -151,7 +162,7 @@ class _MaskRun(SymRun):
         else:
             raise Disabled()  # the path itself holds on no point
         self.mask = t if value else f
-        self.lits.append(e if value else z3.Not(e))
+        self.lits.append(e if value else _Not(e))
         return value
 
     def concretise_int(self, s: Any) -> int:
@@ -170,6 +181,69 @@ class _MaskRun(SymRun):
         self.mask = by_value[v]
         self.lits.append(e == v)
         return v
+
+
+class _Representative:
+    """Maps a state to one permutation of it, the same for most states of its orbit, when the spec
+    declares interchangeable nodes (`Replica(symmetric="r")`, as `--symmetry` reads them).
+
+    The ids of a group are sorted by a profile: the node's own fields and every other value that
+    mentions it (messages in flight, with the id itself marked and the other ids of the group blanked
+    out); ties keep their order. Any permutation is a sound representative (the spec declared that
+    renaming the ids maps runs to runs and keeps the invariants); sorting by so full a profile makes it
+    the same one for nearly the whole orbit without trying the orders of tied ids, which is what
+    makes engine.symmetry's exact canonical form slow on quorum.py (every replica holds version 1).
+    """
+
+    def __init__(self, model: Any):
+        from ..engine.symmetry import SymmetricFingerprinter, declares_symmetry, symmetry_groups
+
+        groups = symmetry_groups(model) if declares_symmetry(model) else []
+        self.sym = SymmetricFingerprinter(model, groups) if groups else None
+        self._cache: dict[tuple, tuple] = {}
+        self._items: dict[tuple, list] = {}  # (field, dict item) -> its marks
+
+    def __call__(self, state: tuple) -> tuple:
+        sym = self.sym
+        if sym is None:
+            return state
+        hit = self._cache.get(state)
+        if hit is not None:
+            return hit
+        out = state
+        for gi, g in enumerate(sym.groups):
+            owned = sym.owned[gi]
+            skip = {i for t in owned.values() for i in t} if owned else set()
+            marks: dict[Any, list[int]] = {x: [] for x in g}
+            for i, v in enumerate(out):
+                if i in skip or not sym._holds_ids(v):
+                    continue
+                for item in (v.items() if type(v) is FrozenDict else (v,)):
+                    for x, h in self._marked(i, item):
+                        if x in marks:
+                            marks[x].append(h)
+            keys = sorted((stable_hash((sym._profile(out, gi, x), tuple(sorted(marks[x])))), k) for k, x in enumerate(g))
+            out = sym._apply(out, gi, g, [k for _, k in keys])
+        if len(self._cache) > 500_000:
+            self._cache.clear()
+        self._cache[state] = out
+        return out
+
+    def _marked(self, i: int, item: Any) -> list[tuple[Any, int]]:
+        """For each id `item` mentions: a hash of the item with that id marked and the others blanked."""
+        key = (i, item)
+        hit = self._items.get(key)
+        if hit is None:
+            ids = self.sym.id_set
+            hit = [(x, stable_hash((i, _abstract(_rename(item, {x: _SELF}), ids))))
+                   for x in sorted(ids, key=str) if _contains(item, {x})]
+            if len(self._items) > 200_000:
+                self._items.clear()
+            self._items[key] = hit
+        return hit
+
+
+_SELF = ("\x00symmetric-self",)
 
 
 class ParamSearch:
@@ -192,6 +266,7 @@ class ParamSearch:
         self.points = points if points is not None else [
             dict(zip(bounds, v, strict=True)) for v in itertools.product(*[range(lo, hi + 1) for lo, hi in bounds.values()])]
         self.masks = _Masks(list(bounds), self.points)
+        self.rep = _Representative(model)
         self.vars = self.masks.vars
         for name, v in self.vars.items():  # the spec and its world share this dict
             model.params[name] = SInt(v)
@@ -279,7 +354,10 @@ class ParamSearch:
         seen: dict[tuple, int] = {}  # state -> the points it was expanded for
         alive = self.masks.full  # the points not yet known to fail
 
+        rep = self.rep
+
         def add(state: tuple, mask: int, d: int) -> None:
+            state = rep(state)
             covered = seen.get(state, 0)
             new = mask & ~covered & alive
             if new:
