@@ -208,3 +208,24 @@ def test_the_text_report_prints_tlcs_collision_estimate_after_every_run(tmp_path
     # TwoPhase N=3: 288 distinct, 1146 generated (TLC): 288 x 858 / 2^64
     assert f"fingerprint collision probability (TLC's estimate): {288 * 858 / 2**64:.1e}" in out
     assert "1.3e-14" in out
+
+
+def test_max_memory_counts_the_visited_set_on_disk_as_one_block(tmp_path):
+    from explorer.engine.checkpoint import next_level_bytes
+
+    store = DiskStore.open(tmp_path)
+    try:
+        fps = np.arange(0, 3_000_000, dtype=np.uint64)
+        vis = DiskVisited.create(store, fps, 1000)
+        assert vis.nbytes == 8 * (1000 + 3000)  # one block and the index, not 24 MB
+
+        class Level:
+            level_parent = [np.zeros(10), np.zeros(10)]
+            _succ_per_state = 1.0
+            _CHUNK_CANDIDATES = 1
+
+        cols, few = np.zeros((4, 10), dtype=np.uint8), np.zeros(10, dtype=np.uint64)
+        assert next_level_bytes(Level, cols, few, fps) - next_level_bytes(Level, cols, few, vis) == \
+            fps.nbytes - vis.nbytes
+    finally:
+        store.close()

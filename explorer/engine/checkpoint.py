@@ -454,7 +454,7 @@ def next_level_bytes(search: Any, cols: np.ndarray, fps: np.ndarray, visited: np
     new = int(len(fps) * max(1.0, growth))
     per_state = 2 * cols.shape[0] * cols.dtype.itemsize + 8 + 6 + 24
     chunk = min(int(len(fps) * search._succ_per_state), search._CHUNK_CANDIDATES)
-    return new * per_state + (len(visited) + new) * 8 + chunk * 60
+    return new * per_state + visited.nbytes + new * 8 + chunk * 60  # --disk: its buffer (engine/diskstore.py)
 
 
 def _spec_module(model: Any) -> str | None:
