@@ -62,10 +62,32 @@ Bugs from the chapter's simplified code, as parameters:
   up-to-date log, here s2, would still win a majority in a later term, which the bound leaves out.
   With unbounded terms it delays elections rather than stopping them.
 
+Timed mode (`--param timing=true`, class TimedRaft): election timeouts and heartbeats in real time,
+with zones (explorer.timed). Every server that is not a leader has an election timer that fires
+between `timeout_min` and `timeout_max` after it was last reset: at the start, when it fires, when
+the server grants a vote, and when a heartbeat of its term's leader arrives. A new leader sends
+heartbeats at once and then every `period`; each arrives within `max_delay` (never lost). Property
+`leader_not_disrupted`: a server that has heard a heartbeat of its term's leader never times out
+while that leader is up. It holds iff period + max_delay < timeout_min: a heartbeat may arrive at
+once (delay 0) and the next one `period + max_delay` later, and the timer may fire `timeout_min`
+after the first. At period 9, max_delay 1, timeout_min 10 (7 steps): s1 is elected at t = 10.2, its
+heartbeat reaches s2 at once, the next one leaves at 19.2 and is still in flight when s2 times out
+at 20.2. `explore boundary --method sweep` finds the rule (6 runs, 24 s CPU):
+
+    explore boundary specs/raft.py --method sweep --param timing=true --param max_log=0 --param max_term=1 \
+        --range period=7..9 --range max_delay=0..1
+    # every invariant holds iff 10 > period + max_delay
+
+In timed mode a term travels only with vote requests and heartbeats (`update_term` is off, and
+`append_entries` with max_log=0), and the declared checks use max_term=1 (one election, then steady
+heartbeats): 2,096 (state, zone) pairs, 5 s CPU; max_term=2 has more than 16,717 (not finished in
+100 s), since each server's timer runs against the others' in every order.
+
     explore specs/raft.py
     explore specs/raft.py --param n=4 --param quorum=seed
     explore specs/raft.py --param append_check=false
     explore specs/raft.py --param vote_rule=seed --param max_term=3    # liveness: 45 s
+    explore specs/raft.py --param timing=true --param max_log=0 --param max_term=1 --param period=9   # timed: exit 12
 
 Measured on the 2-core machine at load average 2 (`/usr/bin/time explore ...`): the defaults, 7,965
 states with the liveness check, 6 s; the seed's liveness check, 50,067 states, 45 s. The liveness
@@ -74,6 +96,8 @@ when the machine is busy.
 """
 from explorer import Spec, action, choose, invariant, leads_to, param, require
 from explorer.dsl.expect import holds, violates
+from explorer.errors import SpecError
+from explorer.timed import TimedSpec
 from invariants.consensus import leader_completeness, log_matching, single_leader_per_term, state_machine_safety
 
 
@@ -84,13 +108,29 @@ class Raft(Spec):
     quorum = param("correct", choices=("correct", "seed"), help="votes needed to win: majority, or the seed's bug")
     append_check = param(True, help="False: followers skip the prevLogIndex/prevLogTerm check")
     vote_rule = param("correct", choices=("correct", "seed"), help="when a log is up to date enough for a vote")
+    timing = param(False, help="model real time: election timeouts, heartbeats every period, bounded delays")
+    timeout_min = param(10.0, help="timed mode: an election timeout lasts at least this long")
+    timeout_max = param(20.0, help="timed mode: ... and at most this long")
+    period = param(4.0, help="timed mode: a leader sends heartbeats this often")
+    max_delay = param(1.0, help="timed mode: a heartbeat arrives within this long")
 
     checks = [
         holds(),
         violates("election_safety", params={"n": 4, "quorum": "seed"}),
         violates("log_matching", params={"append_check": False}),
         violates("leader_elected", params={"vote_rule": "seed", "max_term": 3}, name="vote_rule=seed"),
+        holds(params={"timing": True, "max_log": 0, "max_term": 1}, name="timed"),
+        violates("leader_not_disrupted", params={"timing": True, "max_log": 0, "max_term": 1, "period": 9.0},
+                 name="timed-heartbeat_at_the_bound"),
     ]
+
+    @classmethod
+    def build_model(cls, params=None, faults=None):
+        """timing=true builds TimedRaft (the same spec with timers: the zone is one more state field)."""
+        timing = (params or {}).get("timing", False)
+        if cls is Raft and (cls.timing.parse(timing) if isinstance(timing, str) else timing):
+            return TimedRaft.build_model(params, faults)
+        return super().build_model(params, faults)
 
     def servers(self):
         return range(1, self.n + 1)
@@ -253,3 +293,119 @@ class Raft(Spec):
     @leads_to(uncontested_last_election)
     def leader_elected(self):
         return any(r == "leader" for r in self.role.values())
+
+
+class TimedRaft(Raft, TimedSpec):
+    """Raft with `timing=true`: election timeouts and heartbeats as timers (explorer.timed).
+
+    Every server that is not a leader has an election timer, `after=(timeout_min, timeout_max)`,
+    armed at the start, re-armed when it fires, when the server grants a vote and when a heartbeat of
+    its term's leader arrives (section 5.2). A new leader cancels its own, sends a heartbeat to every
+    other server at once and then every `period` (a timer with no jitter); a heartbeat is in flight
+    for at most `max_delay` (one in flight per follower, so max_delay < period) and is never lost.
+    An election timer that fires is urgent: the server times out, starts an election when its term
+    is below `max_term`, and re-arms the timer either way.
+
+    Not a spec of its own (`abstract`): `Raft.build_model` picks it, and it keeps the name Raft so
+    traces, `--save` folders and `explore replay` see one spec.
+    """
+
+    abstract = True
+
+    def init(self):
+        if self.max_delay >= self.period:
+            raise SpecError(f"raft timing: max_delay {self.max_delay} >= period {self.period}",
+                            hint="the model keeps one heartbeat in flight per follower: give max_delay < period")
+        super().init()
+        self.heard = {s: None for s in self.servers()}  # ghost: the term of the leader s last heard a heartbeat of
+        self.disrupted = None  # ghost: (server, term) of a timeout while it heard its term's leader, who is up
+        for s in self.servers():
+            self.arm_election(s)
+
+    def arm_election(self, s):
+        self.set_timer(f"election {s}", after=(self.timeout_min, self.timeout_max))
+
+    def adopt_term(self, s, term):
+        was_leader = self.role[s] == "leader"
+        super().adopt_term(s, term)
+        if was_leader and self.role[s] != "leader":  # a deposed leader stops beating and waits again
+            self.cancel_timer(f"beat {s}")
+            self.arm_election(s)
+
+    @action(fair=True)
+    def timeout(self):
+        s = choose(self.servers(), "s")
+        self.fire(f"election {s}")
+        leaders = [ld for ld in self.servers() if self.role[ld] == "leader" and self.term[ld] == self.term[s]]
+        if leaders and self.heard[s] == self.term[s] and self.disrupted is None:
+            self.disrupted = (s, self.term[s])
+        if self.term[s] < self.max_term:
+            self.term[s] += 1
+            self.role[s] = "candidate"
+            self.voted_for[s] = s
+            self.votes[s] = frozenset({s})
+        self.arm_election(s)
+
+    @action(fair=True)
+    def request_vote(self):
+        votes_before = dict(self.votes)
+        Raft.request_vote(self)
+        for c in self.servers():
+            for v in self.votes[c] - votes_before[c]:
+                self.arm_election(v)  # granting a vote restarts the voter's election timeout
+
+    @action(fair=True)
+    def become_leader(self):
+        Raft.become_leader(self)
+        leader = next(s for s in self.servers() if self.role[s] == "leader" and s not in self.beating())
+        self.cancel_timer(f"election {leader}")
+        self.send_heartbeats(leader)
+
+    def beating(self):
+        return {s for s in self.servers() if self.timer_armed(f"beat {s}")}
+
+    def send_heartbeats(self, leader):
+        for f in self.servers():
+            if f != leader:
+                self.set_timer(f"heartbeat {leader}->{f}", after=(0, self.max_delay))
+        self.set_timer(f"beat {leader}", after=self.period)
+
+    @action
+    def beat(self):
+        leader = choose(self.servers(), "leader")
+        self.fire(f"beat {leader}")
+        self.send_heartbeats(leader)
+
+    @action
+    def heartbeat(self):
+        leader = choose(self.servers(), "leader")
+        f = choose([s for s in self.servers() if s != leader], "follower")
+        self.fire(f"heartbeat {leader}->{f}")
+        if self.role[leader] != "leader" or self.term[f] > self.term[leader]:
+            return  # a stale heartbeat: the follower ignores it
+        self.adopt_term(f, self.term[leader])
+        self.role[f] = "follower"
+        self.heard[f] = self.term[leader]
+        self.arm_election(f)
+
+    # In timed mode a term travels with vote requests and heartbeats only (both modelled with their timing):
+    # the untimed "any message" steps are off, and with max_log=0 so are the log's.
+    @action
+    def append_entries(self):
+        require(self.max_log > 0)
+        Raft.append_entries(self)
+
+    @action
+    def update_term(self):
+        require(False)
+
+    @invariant
+    def leader_not_disrupted(self):
+        if self.disrupted is None:
+            return True
+        s, term = self.disrupted
+        return (f"server {s} timed out in term {term} although it had heard a heartbeat of its term's leader, "
+                f"who is still up")
+
+
+TimedRaft.__name__ = TimedRaft.__qualname__ = "Raft"

@@ -39,11 +39,23 @@ ttl, max_pause and drift gives "unsafe iff ttl <= max_pause + drift" (docs/symbo
     explore specs/redis_lock.py --param variant=no_fencing --param timing=true   # ttl 10, pause <= 15
     explore specs/redis_lock.py --param variant=no_fencing --param timing=true --param max_pause=9 --param drift=0.5
 
+The client's own lease check (`--param lease_check=true`, timed mode): Redlock's clients check,
+before using the lock, that its validity has not run out: here a client writes only while its own
+clock, read with `elapsed_since`, shows less than ttl - margin since its acquire (check and write are
+one step, so a pause cannot come between them). That clock drifts by a rate up to `client_drift`;
+a slow one shows less than real time. Then, without fencing, mutual exclusion holds iff
+(ttl - margin) / (1 - client_drift) < ttl - drift: with ttl 10, margin 1 and an exact server it holds
+for client_drift 0.09 and fails from 0.1 (Kleppmann's point: the check trusts a clock). At
+client_drift 0.2 (5 steps): "t = 10.0: lease_expires", "t = 10.1: acquire(c='B')", "t = 10.2:
+write(c='B', ...)", "t = 10.3: write(c='A', lease A < 9=True)": A's clock shows at most 8.24.
+
+    explore specs/redis_lock.py --param variant=no_fencing --param timing=true --param lease_check=true --param client_drift=0.2
+
 What is abstracted away: the value written (a write is its (client, lease) pair), Redis replication
 and Redlock's several masters, the network between client and Redis (SET and DEL are atomic
 steps), retries after a failed SET NX (the action is simply not enabled while the key is held),
-and a client's own validity check (its acquire is the moment it knows it holds the lock; the pause
-may come right after).
+and, unless lease_check is on, a client's own validity check (its acquire is the moment it knows it
+holds the lock; the pause may come right after).
 """
 from explorer import action, choose, invariant, leads_to, param, require
 from explorer.dsl.expect import holds, violates
@@ -60,6 +72,10 @@ class RedisLock(TimedSpec):
     ttl = param(10.0, help="lease length (timed mode)")
     max_pause = param(15.0, help="longest client pause between acquire and write (timed mode; inf: unbounded)")
     drift = param(0.0, help="how far the lock server's clock may drift over one lease (timed mode)")
+    lease_check = param(False, help="timed mode: a client checks on its own clock that its lease is still valid "
+                                    "before it writes")
+    margin = param(1.0, help="lease_check: a client writes only while its clock shows less than ttl - margin")
+    client_drift = param(0.0, help="lease_check: rate bound of the clients' clocks (0.01 = 1%)")
 
     checks = [
         holds(),
@@ -69,7 +85,14 @@ class RedisLock(TimedSpec):
         holds(params={"variant": "no_fencing", "timing": True, "max_pause": 9.0, "drift": 0.5},
               name="pause_below_ttl_minus_drift"),
         holds(params={"timing": True, "max_pause": INF}, name="fencing_any_pause"),
+        holds(params={"variant": "no_fencing", "timing": True, "lease_check": True, "client_drift": 0.05},
+              name="lease_check_small_drift"),
+        violates("mutual_exclusion", params={"variant": "no_fencing", "timing": True, "lease_check": True,
+                                             "client_drift": 0.1}, name="lease_check_drift_at_the_bound"),
     ]
+
+    def clock_drift(self):
+        return self.client_drift  # the clock elapsed_since reads: the client's own
 
     def clients(self):
         return tuple("ABCDEFGHIJ"[: self.n])
@@ -95,6 +118,8 @@ class RedisLock(TimedSpec):
         if self.timing:
             self.set_timer("lease", after=within(self.ttl, drift=self.drift))
             self.set_timer(f"pause {c}", after=up_to(self.max_pause))  # max_pause=inf: no deadline
+            if self.lease_check:
+                self.clock_mark(f"lease {c}")  # the client notes when it got the lock, on its own clock
 
     @action
     def lease_expires(self):
@@ -110,6 +135,12 @@ class RedisLock(TimedSpec):
         require(self.phase[c] == "holding")
         if self.timing:
             self.fire(f"pause {c}")  # the pause ends: the write reaches the storage now
+            if self.lease_check:
+                valid = self.elapsed_since(f"lease {c}") < self.ttl - self.margin  # read on c's drifting clock
+                self.forget_mark(f"lease {c}")
+                if not valid:
+                    self.phase[c] = "gave_up"  # its lease may have expired: it does not write
+                    return
         token = self.lease[c]
         self.phase[c] = "wrote"
         if self.variant == "fencing":
@@ -122,7 +153,7 @@ class RedisLock(TimedSpec):
     @action
     def release(self):
         c = choose(self.clients(), "c")
-        require(self.phase[c] in ("wrote", "rejected"))
+        require(self.phase[c] in ("wrote", "rejected", "gave_up"))
         self.phase[c] = "done"
         if self.holder == c:  # compare-and-delete: only the client's own key
             self.holder = None
