@@ -10,11 +10,14 @@ candidate successors are materialised as columns and given that fingerprint with
   of every dict field at that id). Each block gets a 64-bit hash from per-leaf tables, the blocks of
   every candidate are sorted together (one `np.sort` over axis 0), and the fingerprint hashes the
   rest with the sorted sequence. Cost: one sort per candidate, whatever the number of ids.
-- least image, for string ids (ids also occur in values, messages, and as node fields of actors):
-  the fingerprint of the candidate under every permutation of the ids, from per-leaf tables (code ->
-  hash of the renamed value at the renamed leaf), and the smallest is kept. k ids cost k! table
-  passes: above MAX_PERMUTATIONS the spec runs on the interpreted engine (whose profile sort tries
-  only orders of ids that look alike), and the result says why.
+- least sorted image, for string ids (ids also occur in values, messages, and as node fields of
+  actors): each id gets a profile hash (its own entries or node fields, with every id inside
+  replaced by one placeholder, so renaming does not change it); among the renamings that put the
+  ids in profile order, the smallest fingerprint of the renamed state is kept, computed from
+  per-leaf tables (code -> hash of the renamed value at the renamed leaf). Each renaming costs a
+  profile comparison per candidate, and a table pass only over the candidates it sorts (one per
+  candidate when profiles differ, more when ids look alike). Above MAX_PERMUTATIONS renamings the
+  spec runs on the interpreted engine, and the result says why.
 
 Both are exact (functions of the orbit only, so the orbit counts are the interpreted engine's) and
 depend only on values, not on the order codebooks were filled, so forked workers agree with the
@@ -35,7 +38,7 @@ from .batch import BatchSearch
 from .leaves import Leaves, Unbatchable
 from .symmetry import SymmetricFingerprinter, _rename
 
-MAX_PERMUTATIONS = 120  # 5 interchangeable string ids: each candidate's fingerprint computed 120 ways
+MAX_PERMUTATIONS = 720  # 6 interchangeable string ids: 720 profile comparisons per candidate
 
 _C1 = np.uint64(0xBF58476D1CE4E5B9)
 _C2 = np.uint64(0x94D049BB133111EB)
@@ -73,15 +76,15 @@ class CanonicalFingerprints:
             self._pos = [np.array([stable_hash(("symmetric-position", gi, j)) for j in range(len(g))],
                                   dtype=np.uint64) for gi, g in enumerate(self.groups)]
             self._slot_salt = [stable_hash(("symmetric-slot", f)) for f in sym.fields]
-            self.perms: list[tuple[dict, list[int]]] = []
+            self.perms: list[tuple[dict, list[int], list[list[int]]]] = []
         else:
             n = math.prod(math.factorial(len(g)) for g in self.groups)
             if n > MAX_PERMUTATIONS:
                 sizes = " x ".join(f"{len(g)}!" for g in self.groups)
                 raise Unbatchable(f"symmetry with ids inside values: {sizes} = {n:,} orders of the ids per state "
                                   f"(the batched canonical form tries each, up to {MAX_PERMUTATIONS})")
-            self.perms = [(m, self._field_map(m)) for m in _permutations(self.groups)
-                          if any(a != b for a, b in m.items())]
+            self.perms = [(m, self._field_map(m), self._sources(m)) for m in _permutations(self.groups)]
+            self._profile_salt = stable_hash("symmetric-profile")
 
     @property
     def leaves(self) -> Leaves:
@@ -96,7 +99,9 @@ class CanonicalFingerprints:
         if self.sorted_blocks:
             return self._of_blocks(state)
         base = self.base.of
-        return min([base(state)] + [base(self._apply(state, m, fmap)) for m, fmap in self.perms])
+        prof = [[self._profile(state, gi, x) for x in g] for gi, g in enumerate(self.groups)]
+        return min(base(self._apply(state, m, fmap)) for m, fmap, src in self.perms
+                   if all(p[a] <= p[b] for p, s in zip(prof, src, strict=True) for a, b in itertools.pairwise(s)))
 
     def update(self, fp: int, old: tuple, new: tuple) -> int:
         return self.of(new)
@@ -108,14 +113,24 @@ class CanonicalFingerprints:
             return self._columns_blocks(cols)
         lv = self.leaves
         fp = lv.fingerprints(cols)
-        best = fp.copy()
-        for pi, (m, fmap) in enumerate(self.perms):
-            h = fp.copy()
+        prof = self._profiles(cols)
+        best = np.full(len(fp), np.iinfo(np.uint64).max, dtype=np.uint64)
+        for pi, (m, fmap, src) in enumerate(self.perms):
+            sorts = None  # the candidates this renaming puts in profile order
+            for p, s in zip(prof, src, strict=True):
+                for a, b in itertools.pairwise(s):
+                    ok = p[a] <= p[b]
+                    sorts = ok if sorts is None else sorts & ok
+            idx = np.arange(len(fp)) if sorts is None else np.flatnonzero(sorts)  # None: no group of 2+ ids
+            if not len(idx):
+                continue
+            sub = cols[:, idx]
+            h = fp[idx]
             for lid in range(cols.shape[0]):
                 d = self._delta(pi, m, fmap, lid)
                 if d is not None:
-                    h ^= d[cols[lid]]
-            np.minimum(best, h, out=best)
+                    h ^= d[sub[lid]]
+            best[idx] = np.minimum(best[idx], h)
         return best
 
     # ------------------------------------------------------------------ sorted blocks (int ids)
@@ -172,7 +187,70 @@ class CanonicalFingerprints:
             got = self._tables[key] = (len(vals), t)
         return got[1]
 
-    # ------------------------------------------------------------------ least image (string ids)
+    # ------------------------------------------------------------------ least sorted image (string ids)
+    def _sources(self, m: dict) -> list[list[int]]:
+        """Per group: the position (in the group) of the id each position receives under m."""
+        inv = {b: a for a, b in m.items()}
+        return [[g.index(inv[y]) for y in g] for g in self.groups]
+
+    def _profile_leaves(self, gi: int, x: Any) -> list[tuple[int, Any]]:
+        """(field, key or None) of the entries that make id x's profile: its node fields, or its dict entries."""
+        owned = self.sym.owned[gi]
+        if owned is not None:
+            return [(f, None) for f in owned[x]]
+        return [(f, x) for f, d in enumerate(self.leaves.is_dict) if d]
+
+    def _profile(self, state: tuple, gi: int, x: Any) -> int:
+        """Id x's profile hash in a state (equal for x in s and m[x] in m(s))."""
+        ab = self.sym._abstract
+        h = 0
+        for pos, (f, key) in enumerate(self._profile_leaves(gi, x)):
+            v = state[f]
+            if key is not None:  # an entry of a dict field at the id
+                if type(v) is FrozenDict and key in v:
+                    h ^= mix64(self._profile_salt ^ f ^ stable_hash((ab(key), ab(v[key]))))
+            elif type(v) is FrozenDict:  # a node's dict field: every entry
+                for k, x2 in v.items():
+                    h ^= mix64(self._profile_salt ^ pos ^ stable_hash((ab(k), ab(x2))))
+            else:
+                h ^= mix64(self._profile_salt ^ pos ^ stable_hash((ab(None), ab(v))))
+        return h
+
+    def _profiles(self, cols: np.ndarray) -> list[np.ndarray]:
+        """Per group: (ids x states) profile hashes, as `_profile` computes them."""
+        lv = self.leaves
+        rows, n = cols.shape
+        out = []
+        for gi, g in enumerate(self.groups):
+            p = np.zeros((len(g), n), dtype=np.uint64)
+            for j, x in enumerate(g):
+                for pos, (f, key) in enumerate(self._profile_leaves(gi, x)):
+                    if key is not None:
+                        lids = [lv.leaf_of.get((f, key))]
+                        mark = f
+                    else:
+                        lids = list(lv.dict_leaves[f]) if lv.is_dict[f] else [lv.leaf_of[(f, None)]]
+                        mark = pos
+                    for lid in lids:
+                        if lid is not None and lid < rows:
+                            p[j] ^= self._profile_table(lid, mark)[cols[lid]]
+            out.append(p)
+        return out
+
+    def _profile_table(self, lid: int, mark: int) -> np.ndarray:
+        """Code -> the entry's share of its id's profile hash (0 for an absent entry)."""
+        lv = self.leaves
+        vals = lv.values[lid]
+        key = ("profile", lid, mark)
+        got = self._tables.get(key)
+        if got is None or got[0] != len(vals):
+            ab = self.sym._abstract
+            k = ab(lv.leaf_key[lid])
+            salt = self._profile_salt ^ mark
+            t = np.array([0] + [mix64(salt ^ stable_hash((k, ab(v)))) for v in vals[1:]], dtype=np.uint64)
+            got = self._tables[key] = (len(vals), t)
+        return got[1]
+
     def _field_map(self, m: dict) -> list[int]:
         """Where each field's value goes under the renaming m (actors: p1.state -> p2.state)."""
         fmap = list(range(len(self.sym.fields)))
