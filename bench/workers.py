@@ -4,6 +4,14 @@
     python bench/workers.py                    # N = 8, workers 1 and 2, Spin; 3 rounds, medians
     python bench/workers.py --n 7 --rounds 1   # quicker
     python bench/workers.py --workers 1 2 3    # more worker counts
+    python bench/workers.py --profile          # also CPU seconds per phase, parent and workers
+
+CPU-time figures do not depend on the load the way wall-clock ones do. For each worker count the
+table gives the CPU seconds of all processes; with --profile, also the parent's serial CPU (what it
+does while the workers wait: adopting their answers, joining the ranges, the small levels, the
+checks) and the critical path estimated from CPU time: per split level the longer of the parent's
+concurrent part and the slowest worker's range, plus the serial part. The serial fraction is the
+serial CPU over the 1-worker run's CPU.
 
 Each round runs every configuration once, in a rotating order (so a burst of load on the shared
 machine does not always hit the same one), each in its own Python process. Ours is
@@ -27,17 +35,20 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from twophase_vs_spin import DEFAULT_SPIN, ROOT, SPEC, closed_form, machine, run_spin  # noqa: E402
 
 CHILD = r"""
-import json, os, sys
-import explorer
+import glob, json, os, sys, tempfile
 n, workers, spec = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+where = tempfile.mkdtemp(prefix="explorer-profile-")
+os.environ["EXPLORER_POOL_PROFILE"] = os.path.join(where, "p")  # pool.py writes CPU per phase there
+import explorer
 t0 = os.times()
 r = explorer.check(spec, params={"n": n}, workers=workers)
 t1 = os.times()
 cpu = (t1.user + t1.system + t1.children_user + t1.children_system) - (t0.user + t0.system)
+profiles = [json.load(open(f)) for f in sorted(glob.glob(os.path.join(where, "p.*.json")))]
 print(json.dumps({"states": r.distinct_states, "transitions": r.transitions, "initial": r.initial_states,
                   "depth": r.depth, "seconds": r.elapsed_s, "cpu_s": cpu, "backend": r.backend,
                   "complete": r.complete, "violations": [v.property for v in r.violations],
-                  "peak_mb": r.peak_rss_mb}))
+                  "peak_mb": r.peak_rss_mb, "profiles": profiles}))
 """
 
 
@@ -47,6 +58,45 @@ def run_ours(n: int, workers: int, timeout: float) -> dict:
     if p.returncode != 0 or not p.stdout.strip():
         sys.exit(f"explorer failed on N={n}, workers={workers} (exit {p.returncode}):\n{p.stderr.strip()}")
     return json.loads(p.stdout.strip().splitlines()[-1])
+
+
+def critical_path(run: dict) -> dict | None:
+    """CPU-time figures of one pool run (None for 1 worker): serial CPU, the critical path, phases."""
+    parent = [p for p in run.get("profiles", []) if not p["worker"]]
+    if not parent:
+        return None
+    p = parent[0]
+    levels = p["levels"]  # (frontier, parent's share, parent CPU while workers work, slowest worker's CPU)
+    concurrent = sum(lv[2] for lv in levels) + p["phases"].get("send tasks", 0.0)
+    serial = p["phases"]["parent total"] - concurrent
+    return {"serial": serial, "path": serial + sum(max(lv[2], lv[3]) for lv in levels), "phases": p["phases"],
+            "workers": [q["phases"] for q in run["profiles"] if q["worker"]]}
+
+
+def print_profiles(runs: dict, counts: list[int]) -> None:
+    one = statistics.median(r["cpu_s"] for r in runs[counts[0]]) if counts[0] == 1 else None
+    print()
+    print("| workers | CPU s, all | parent serial CPU s | serial fraction | critical path s (CPU) | "
+          "1-worker CPU / critical path |")
+    print("|---|---|---|---|---|---|")
+    for c in counts:
+        cps = [cp for cp in (critical_path(r) for r in runs[c]) if cp]
+        cpu = statistics.median(r["cpu_s"] for r in runs[c])
+        if not cps:
+            print(f"| {c} | {cpu:.2f} | - | - | {cpu:.2f} | 1.00x |")
+            continue
+        serial = statistics.median(cp["serial"] for cp in cps)
+        path = statistics.median(cp["path"] for cp in cps)
+        frac = f"{serial / one:.1%}" if one else "-"
+        ratio = f"{one / path:.2f}x" if one else "-"
+        print(f"| {c} | {cpu:.2f} | {serial:.2f} | {frac} | {path:.2f} | {ratio} |")
+    for c in counts:
+        for cp in (critical_path(r) for r in runs[c][-1:]):
+            if cp:
+                print(f"\n{c} workers, last round, CPU s per phase: parent " + ", ".join(
+                    f"{k} {v:.3f}" for k, v in cp["phases"].items()))
+                for w in cp["workers"]:
+                    print("  worker " + ", ".join(f"{k.removeprefix('worker: ')} {v:.3f}" for k, v in w.items()))
 
 
 def load() -> float:
@@ -62,6 +112,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--spin-script", type=Path, default=DEFAULT_SPIN)
     ap.add_argument("--timeout", type=float, default=900)
     ap.add_argument("--json", type=Path, default=None, metavar="FILE")
+    ap.add_argument("--profile", action="store_true", help="print CPU seconds per phase (parent and workers)")
     a = ap.parse_args(argv)
     if a.rounds < 1 or min(a.workers) < 1:
         ap.error("--rounds and --workers must be at least 1")
@@ -102,6 +153,8 @@ def main(argv: list[str] | None = None) -> int:
               f"| {a.n} | {c} | {runs[c][-1]['states']:,} | {med[c]:.2f} | {one / med[c]:.2f}x | {cpu:.2f} | - | - |")
     print()
     print(f"load (1 min) per round, before -> after: {', '.join(f'{b:.2f}->{e:.2f}' for b, e in loads)}")
+    if a.profile:
+        print_profiles(runs, a.workers)
     for p in problems:
         print(f"!!! MISMATCH: {p.upper()} !!!")
     if a.json:

@@ -17,6 +17,7 @@ import explorer
 from explorer import Spec, UsageError, action, choose, invariant, require
 from explorer.engine.options import Options
 from explorer.engine.parallel import ParallelBatchSearch, RangeResult
+from explorer.engine.pool import PoolBatchSearch
 
 from .conftest import FIXTURES, SPECS, explore
 from .test_differential import specs
@@ -28,6 +29,7 @@ TWOPHASE = SPECS / "lamport_twophase.py"
 def split_every_level(monkeypatch):
     """Splits every level, however small; returns a counter of the child results adopted."""
     monkeypatch.setattr(ParallelBatchSearch, "min_parallel_frontier", 1)
+    monkeypatch.setattr(PoolBatchSearch, "min_parallel_frontier", 1)
     adopted = [0]
     real = ParallelBatchSearch._adopt
 
