@@ -75,21 +75,36 @@ class Unrolling:
         while len(self.acts) <= i:
             self.acts.append(None)
         self.acts[i] = act
+        template, nxt, gact = self._template(stutter, width)
+        # one substitution per frame (the template is built once over generic variables)
+        return z3.substitute(template, *zip(self.generic + nxt + [gact], a + b + [act], strict=True))
+
+    def _template(self, stutter: bool, width: int) -> tuple[Any, list[Any], Any]:
+        key = (stutter, id(self.sm.paths), len(self.sm.paths))
+        cached = getattr(self, "_templates", {}).get(key)
+        if cached is not None:
+            return cached
+        paths = self.sm.paths
+        n = len(paths) + (1 if stutter else 0)
+        a = self.generic
+        nxt = [leaf.var(f"@{self.tag}next") for leaf in self.sm.layout.leaves]
+        act = z3.BitVec(f"act@{self.tag}generic", width)
         cs = []
         if n < (1 << width):
             cs.append(z3.ULT(act, n))
         for p_i, p in enumerate(paths):
-            g = self._sub(p.guard, a)
-            if not z3.is_true(g):
-                cs.append(z3.Implies(act == p_i, g))
+            if not z3.is_true(p.guard):
+                cs.append(z3.Implies(act == p_i, p.guard))
         for j in range(len(a)):
             val = a[j]
             for p_i in reversed(range(len(paths))):
                 u = paths[p_i].updates.get(j)
                 if u is not None:
-                    val = z3.If(act == p_i, self._sub(u, a), val)
-            cs.append(b[j] == val)
-        return z3.And(*cs)
+                    val = z3.If(act == p_i, u, val)
+            cs.append(nxt[j] == val)
+        out = (z3.And(*cs), nxt, act)
+        self.__dict__.setdefault("_templates", {})[key] = out
+        return out
 
     def inv(self, name: str, i: int) -> Any:
         return self._sub(self.sm.invariants[name], self.frame(i))
