@@ -350,10 +350,10 @@ class ParamSearch:
     def run(self, *, max_nodes: int | None = None, depth: int | None = None) -> ParamSearchResult:
         t0 = time.perf_counter()
         res = ParamSearchResult(masks=self.masks)
-        queue: deque[tuple[tuple, int, int]] = deque()
-        seen: dict[tuple, int] = {}  # state -> the points it was expanded for
+        queue: deque[tuple[tuple, int]] = deque()
+        pending: dict[tuple[tuple, int], int] = {}  # a queued (state, depth) -> its points, merged until popped
+        seen: dict[tuple, int] = {}  # state -> the points it was queued for
         alive = self.masks.full  # the points not yet known to fail
-
         rep = self.rep
 
         def add(state: tuple, mask: int, d: int) -> None:
@@ -362,7 +362,12 @@ class ParamSearch:
             new = mask & ~covered & alive
             if new:
                 seen[state] = covered | new
-                queue.append((state, new, d))
+                key = (state, d)
+                if key in pending:  # reached again, for other points, before it was expanded: one node
+                    pending[key] |= new
+                else:
+                    pending[key] = new
+                    queue.append(key)
 
         name = self.model.name
         for run, st in self._runs(f"{name}.init()", None, alive, self._init):
@@ -371,8 +376,8 @@ class ParamSearch:
             if max_nodes is not None and res.nodes >= max_nodes:
                 res.complete = False
                 break
-            state, mask, d = queue.popleft()
-            mask &= alive
+            state, d = key = queue.popleft()
+            mask = pending.pop(key) & alive
             if not mask:
                 continue  # every point that reaches this node is already known to fail
             res.nodes += 1
