@@ -8,16 +8,20 @@ that children really ran and their results were adopted, so a silently sequentia
 from __future__ import annotations
 
 import json
+import multiprocessing
 import sys
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 
 import explorer
 from explorer import Spec, UsageError, action, choose, invariant, require
+from explorer.engine.batch import BatchSearch
+from explorer.engine.memory import MemoryGuard
 from explorer.engine.options import Options
 from explorer.engine.parallel import ParallelBatchSearch, RangeResult
-from explorer.engine.pool import PoolBatchSearch
+from explorer.engine.pool import PoolBatchSearch, PoolMemoryGuard
 
 from .conftest import FIXTURES, SPECS, explore
 from .test_differential import specs
@@ -198,3 +202,148 @@ def test_a_cluster_without_dask_installed_says_how_to_install_it(monkeypatch):
     with pytest.raises(UsageError, match="not installed") as e:
         explorer.check(TWOPHASE, params={"n": 2}, cluster="tcp://127.0.0.1:9")
     assert "explorer[dask]" in e.value.hint
+
+
+# --------------------------------------------------------------------------- the pool's own paths (pool.py)
+
+@pytest.fixture
+def no_fallback(monkeypatch):
+    """Records every worker answer; a test asserts none was an error (a redone range would hide a bug)."""
+    answers: list = []
+    receive = RangeResult.receive
+    monkeypatch.setattr(RangeResult, "receive", staticmethod(lambda conn: answers.append(receive(conn)) or answers[-1]))
+    return answers
+
+
+def test_three_workers_keep_their_visited_sets_in_step_and_hand_in_columns(split_every_level, no_fallback,
+                                                                          monkeypatch):
+    """With 3 workers each worker lacks the other worker's new states: it must get them (or its visited
+    set check fails and the parent redoes its range). The columns a worker hands in must equal the
+    parent's own gather-and-write of them, level after level."""
+    handed = [0]
+    real = PoolBatchSearch._next_columns
+
+    def check(self, cols, kpar, kem):
+        got = real(self, cols, kpar, kem)
+        if self._ready is not None and self._ready.cols is not None:
+            handed[0] += 1
+            assert np.array_equal(got, BatchSearch._next_columns(self, cols, kpar, kem))
+        return got
+
+    monkeypatch.setattr(PoolBatchSearch, "_next_columns", check)
+    states, transitions = twophase_closed_form(5)
+    r = explorer.check(TWOPHASE, params={"n": 5}, workers=3)
+    assert (r.distinct_states, r.transitions) == (states, transitions)
+    assert no_fallback and not [a for a in no_fallback if isinstance(a, str)]
+    assert handed[0] >= r.depth - 2  # the first levels learn new values: the parent computes those columns
+
+
+class LateBad(Spec):
+    """A 12 x 12 grid walked one step at a time; the invariant fails only at the level's last state
+    (x = 11, y = 1), which lies in the last range of any split of its level."""
+
+    def init(self):
+        self.x = 0
+        self.y = 0
+
+    @action
+    def right(self):
+        require(self.x < 11)
+        self.x += 1
+
+    @action
+    def up(self):
+        require(self.y < 11)
+        self.y += 1
+
+    @invariant
+    def not_there(self):
+        return (self.x, self.y) != (11, 1) or "reached (11, 1)"
+
+
+@pytest.mark.parametrize("workers", [2, 3])
+def test_a_violation_in_a_workers_range_gives_the_one_process_trace(split_every_level, no_fallback, workers):
+    one = explorer.check(LateBad, max_violations=1)
+    many = explorer.check(LateBad, workers=workers, max_violations=1)
+    assert [v.property for v in one.violations] == ["not_there"]
+    assert summary(many) == summary(one)
+    assert len(one.violations[0].trace.steps) == 12  # 11 right, 1 up: a shortest path
+    assert not [a for a in no_fallback if isinstance(a, str)]
+
+
+def test_a_deadlock_in_a_workers_range_is_found_by_three_workers(split_every_level, no_fallback):
+    spec = FIXTURES / "lock_deadlock.py"
+    one, three = (explorer.check(spec, workers=w, deadlock=True, max_violations=3) for w in (1, 3))
+    assert [v.kind for v in one.violations] == ["deadlock"] and summary(one) == summary(three)
+
+
+class Hops(Spec):
+    """x moves by 1 or 2, y turns: a state's successors include states of its own level (x + 1 from an
+    odd x), so a visited set one level behind would count them again."""
+
+    def init(self):
+        self.x = 0
+        self.y = 0
+
+    @action
+    def inc(self):
+        require(self.x < 40)
+        self.x += 1
+
+    @action
+    def hop(self):
+        require(self.x < 39)
+        self.x += 2
+
+    @action
+    def turn(self):
+        self.y = (self.y + 1) % 3
+
+
+@pytest.mark.parametrize("spec, params, stop", [(TWOPHASE, {"n": 5}, 3000), (Hops, {}, 50)])
+def test_a_checkpointed_pool_run_resumes_with_workers_to_the_uninterrupted_counts(split_every_level, tmp_path,
+                                                                                  spec, params, stop):
+    ck = tmp_path / "w.ckpt"
+    whole = explorer.check(spec, params=params)
+    assert summary(explorer.check(spec, params=params, workers=3)) == summary(whole)  # no checkpoint: merged late
+    # a checkpoint at every level start: each saves the visited set the pool keeps merged for it
+    first = explorer.check(spec, params=params, workers=2, max_states=stop, checkpoint=str(ck),
+                           checkpoint_every_s=0.0)
+    assert first.stop_reason == "max_states" and ck.exists()
+    rest = explorer.check(spec, params=params, workers=2, resume=str(ck))
+    assert rest.complete and summary(rest) == summary(whole)
+    if spec is TWOPHASE:
+        assert (rest.distinct_states, rest.transitions) == twophase_closed_form(5)
+    else:
+        assert (rest.distinct_states, rest.transitions) == (41 * 3, 41 * 3 + 40 * 3 + 39 * 3)
+
+
+def test_a_tiny_max_memory_stops_a_pool_run_cleanly(split_every_level):
+    r = explorer.check(TWOPHASE, params={"n": 5}, workers=2, max_memory="1M")
+    assert r.stop_reason == "max_memory" and not r.complete
+    assert any("--max-memory limit of 1.0 MiB" in w for w in r.warnings), r.warnings
+
+
+def test_the_memory_guard_counts_what_a_worker_holds_privately():
+    """A forked process that fills 64 MiB of its own: the pool's guard must see it, the parent's alone not."""
+    ctx = multiprocessing.get_context("fork")
+    ready, done = ctx.Pipe()
+
+    def hold(conn) -> None:
+        block = np.ones(64 << 20, dtype=np.uint8)  # written, so resident and private
+        conn.send(int(block.sum()))
+        conn.recv()
+
+    p = ctx.Process(target=hold, args=(done,), daemon=True)
+    p.start()
+    try:
+        assert ready.recv() == 64 << 20
+        alone = MemoryGuard(1 << 40)
+        alone.over()
+        pooled = PoolMemoryGuard(1 << 40, pids=[p.pid])
+        pooled.over()
+        assert pooled.last_rss - alone.last_rss >= 60 << 20
+        assert PoolMemoryGuard(pooled.last_rss, pids=[p.pid]).over()  # and stops at that size
+    finally:
+        ready.send(None)
+        p.join(timeout=10)
