@@ -257,7 +257,7 @@ class ParamSearch:
     """
 
     def __init__(self, model: Any, bounds: dict[str, tuple[int, int]], domain: Any = None,
-                 points: list[dict[str, int]] | None = None):
+                 points: list[dict[str, int]] | None = None, symmetry: bool = True):
         if getattr(model, "interpreted_only", False):  # explorer.timed: time passes after each step (zones)
             raise SpecError(f"{model.name} is a timed spec ({type(model).__name__}): `explore boundary` does not "
                             "yet let time pass between steps with symbolic parameters",
@@ -266,7 +266,7 @@ class ParamSearch:
         self.points = points if points is not None else [
             dict(zip(bounds, v, strict=True)) for v in itertools.product(*[range(lo, hi + 1) for lo, hi in bounds.values()])]
         self.masks = _Masks(list(bounds), self.points)
-        self.rep = _Representative(model)
+        self.rep = _Representative(model) if symmetry else (lambda state: state)
         self.vars = self.masks.vars
         for name, v in self.vars.items():  # the spec and its world share this dict
             model.params[name] = SInt(v)
