@@ -199,11 +199,14 @@ class SymbolicModel:
                 return LazyDict(thunks, False)
             where = dict(zip(keys, idx, strict=True))
             if f in layout.counters:  # absent = 0 copies: a key is present when its count is positive
-                def count(k: Any) -> Any:
-                    return SInt(vars_[where[k]]) if SBool(vars_[where[k]] > 0) else ABSENT
+                def present(k: Any) -> SBool:  # a leaf test the run decides without Z3 (both ways are in range)
+                    v = vars_[where[k]]
+                    return SBool(v > 0, ("bool", ("present", v.get_id()), None))
 
-                return LazyDict({k: (lambda k=k: count(k)) for k in keys}, True,
-                                lambda k: SBool(vars_[where[k]] > 0))
+                def count(k: Any) -> Any:
+                    return SInt(vars_[where[k]]) if present(k) else ABSENT
+
+                return LazyDict({k: (lambda k=k: count(k)) for k in keys}, True, present)
             return LazyDict(thunks, True, lambda k: leaves[where[k]].wrap(vars_[where[k]]) != ABSENT)
 
         return read

@@ -165,6 +165,13 @@ class SymRun:
                 self.eq[key] = code
             self.pc.append(b.ex)
             return
+        if atom is not None and pos is None:  # a Bool leaf test
+            key = atom[1]
+            if self.bools.get(key, True) is not True:
+                raise Disabled()
+            self.bools[key] = True
+            self.pc.append(b.ex)
+            return
         if z3.is_false(b.ex) or not self._feasible(b.ex):
             raise Disabled()
         self.pc.append(b.ex)
