@@ -119,30 +119,16 @@ def expand_remote(run_key: str, spec_file: str, params: dict, faults: str | None
 
 
 def expand_synced(search: ParallelBatchSearch, cols: np.ndarray, fps: np.ndarray, visited: np.ndarray,
-                  lo: int, with_cols: bool = False) -> RangeResult:
-    """Expands one frontier range with an engine whose codebooks match the client's (see _sync).
-
-    with_cols: also return the new states' code columns (pool workers; see RangeResult.cols).
-    """
+                  lo: int) -> RangeResult:
+    """Expands one frontier range with an engine whose codebooks match the client's (see _sync)."""
     search._learned = []
-    lv = search.leaves
-    sizes = [len(v) for v in lv.values]
     n_emits_before = 0  # every step id is renumbered by the client: send them all by value
     counts = np.zeros(len(fps), dtype=np.int64)
     before = search.result.transitions
     search._frontier = (cols, fps, np.arange(len(fps)))
     _cols, parts = search._expand_range(cols, fps, visited, 0, len(fps), counts)
-    # one chunk: its fingerprints come sorted (each chunk is deduplicated by sorting), which spares the
-    # pool's parent a sort of them for its visited merge
-    sorted_fps = parts[0][0] if with_cols and len(parts) == 1 else None
     parts = [search._finish_range(parts)]
-    new_cols = None
-    if with_cols and _cols.shape[0] == lv.n:
-        new_cols = search._fit_dtype(_cols[:, parts[0][1]])
-        search._apply_writes(new_cols, parts[0][2])
-    all_hold = search._all_hold(_cols, parts[0], new_cols)
-    if new_cols is not None and (len(sizes) != lv.n or any(len(v) != m for v, m in zip(lv.values, sizes, strict=True))):
-        new_cols = None  # a value or leaf numbered here: the client may number it otherwise
+    all_hold = search._all_hold(_cols, parts[0])
     steps = np.concatenate([p[2] for p in parts]).astype(np.int64) if parts else np.zeros(0, dtype=np.int64)
     used = np.unique(steps).tolist()
     z64 = np.zeros(0, dtype=np.int64)
@@ -152,7 +138,7 @@ def expand_synced(search: ParallelBatchSearch, cols: np.ndarray, fps: np.ndarray
         parents=np.concatenate([p[1] for p in parts]).astype(np.int64) + lo if parts else z64,
         steps=steps, chunk_sizes=[len(p[0]) for p in parts],
         new_steps=[step_by_value(search, search.emits[i]) for i in used if i >= n_emits_before],
-        learned=search._learned, all_hold=all_hold, cols=new_cols, sorted_fps=sorted_fps)
+        learned=search._learned, all_hold=all_hold)
 
 
 def _fresh(spec_file: str, params: dict, faults: str | None, opts, books: Codebooks) -> ParallelBatchSearch:
