@@ -244,7 +244,7 @@ def test_the_stale_lease_passes_the_check_at_concrete_times(tmp_path):
 # ---------------------------------------------------------------- raft: election timeouts and heartbeats
 
 def raft_timed(**params):
-    return explorer.check(RAFT, params={"timing": True, "max_log": 0, "max_term": 1, **params})
+    return explorer.check(RAFT, params={"timing": True, "max_term": 1, **params})
 
 
 def test_a_heartbeat_period_plus_delay_reaching_the_minimum_timeout_disrupts_the_leader_at_concrete_times():
@@ -262,7 +262,7 @@ def test_timed_raft_is_raft_by_name_and_the_untimed_default_is_unchanged():
     from explorer.dsl.loader import load_spec
 
     cls = load_spec(RAFT)
-    assert cls.build_model({"timing": True, "max_log": 0, "max_term": 1}).name == "Raft"
+    assert cls.build_model({"timing": True, "max_term": 1}).name == "Raft"
     assert cls.build_model({}).fields == cls.build_model({"timing": False}).fields
     assert "timers" not in cls.build_model({}).fields
 
