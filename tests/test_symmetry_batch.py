@@ -207,8 +207,10 @@ def test_the_cli_runs_symmetry_batched_and_counts_orbits():
 def test_workers_with_symmetry_give_the_one_process_counts_and_traces(spec, params, faults, monkeypatch):
     from explorer.engine.batch_symmetry import symmetric_search
     from explorer.engine.parallel import ParallelBatchSearch
+    from explorer.engine.pool import PoolBatchSearch
 
-    monkeypatch.setattr(ParallelBatchSearch, "min_parallel_frontier", 1)  # split every level
+    for cls in (ParallelBatchSearch, PoolBatchSearch):
+        monkeypatch.setattr(cls, "min_parallel_frontier", 1)  # split every level
     runs = []
     for workers in (1, 2, 3):
         model, _ = load_model(spec, params, faults)

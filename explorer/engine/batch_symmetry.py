@@ -11,13 +11,13 @@ candidate successors are materialised as columns and given that fingerprint with
   every candidate are sorted together (one `np.sort` over axis 0), and the fingerprint hashes the
   rest with the sorted sequence. Cost: one sort per candidate, whatever the number of ids.
 - least sorted image, for string ids (ids also occur in values, messages, and as node fields of
-  actors): each id gets a profile hash (its own entries or node fields, with every id inside
-  replaced by one placeholder, so renaming does not change it); among the renamings that put the
-  ids in profile order, the smallest fingerprint of the renamed state is kept, computed from
-  per-leaf tables (code -> hash of the renamed value at the renamed leaf). Each renaming costs a
-  profile comparison per candidate, and a table pass only over the candidates it sorts (one per
-  candidate when profiles differ, more when ids look alike). Above MAX_PERMUTATIONS renamings the
-  spec runs on the interpreted engine, and the result says why.
+  actors): each id gets a profile hash (every entry that is one of its node fields or mentions it,
+  hashed with the id replaced by one placeholder and other ids by another, so renaming does not
+  change it); among the renamings that put the ids in profile order, the smallest fingerprint of
+  the renamed state is kept, computed from per-leaf tables (code -> hash of the renamed value at
+  the renamed leaf). Each renaming costs a profile comparison per candidate, and a table pass only
+  over the candidates it sorts (one per candidate when profiles differ, more when ids look alike).
+  Above MAX_PERMUTATIONS renamings the spec runs on the interpreted engine, and says why.
 
 Both are exact (functions of the orbit only, so the orbit counts are the interpreted engine's) and
 depend only on values, not on the order codebooks were filled, so forked workers agree with the
@@ -26,6 +26,7 @@ rebuilding (paths.rebuild), which follows the path's canonical fingerprints with
 """
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import math
 from collections.abc import Callable
@@ -33,10 +34,10 @@ from typing import Any
 
 import numpy as np
 
-from ..dsl.values import FrozenDict, mix64, stable_hash
+from ..dsl.values import FrozenDict, FrozenSet, mix64, stable_hash
 from .batch import BatchSearch
 from .leaves import Leaves, Unbatchable
-from .symmetry import SymmetricFingerprinter, _rename
+from .symmetry import _ID, SymmetricFingerprinter, _contains, _is_id, _rename
 
 MAX_PERMUTATIONS = 720  # 6 interchangeable string ids: 720 profile comparisons per candidate
 
@@ -85,6 +86,7 @@ class CanonicalFingerprints:
                                   f"(the batched canonical form tries each, up to {MAX_PERMUTATIONS})")
             self.perms = [(m, self._field_map(m), self._sources(m)) for m in _permutations(self.groups)]
             self._profile_salt = stable_hash("symmetric-profile")
+            self._classes: dict[tuple, tuple] = {}
 
     @property
     def leaves(self) -> Leaves:
@@ -193,62 +195,67 @@ class CanonicalFingerprints:
         inv = {b: a for a, b in m.items()}
         return [[g.index(inv[y]) for y in g] for g in self.groups]
 
-    def _profile_leaves(self, gi: int, x: Any) -> list[tuple[int, Any]]:
-        """(field, key or None) of the entries that make id x's profile: its node fields, or its dict entries."""
-        owned = self.sym.owned[gi]
-        if owned is not None:
-            return [(f, None) for f in owned[x]]
-        return [(f, x) for f, d in enumerate(self.leaves.is_dict) if d]
+    def _field_class(self, gi: int, x: Any, f: int) -> tuple:
+        """What field f is to id x, in terms a renaming keeps: x's own node field, another node's, or a field."""
+        got = self._classes.get((gi, x, f))
+        if got is None:
+            got = ("field", f)
+            for gj, owned in enumerate(self.sym.owned):
+                for y, fields in (owned or {}).items():
+                    if f in fields:
+                        pos = fields.index(f)
+                        got = ("own", pos) if y == x else ("node", gj == gi, pos)
+            self._classes[(gi, x, f)] = got
+        return got
+
+    def _entry_profile(self, gi: int, x: Any, f: int, key: Any, value: Any) -> int:
+        """One entry's share of id x's profile: 0 unless it is x's node field or mentions x.
+
+        The entry is hashed with x replaced by one placeholder and every other id by another, so the
+        share of m[x] in the renamed state is the same: profiles are equal across an orbit.
+        """
+        cls = self._field_class(gi, x, f)
+        if cls[0] != "own" and not (_contains(key, {x}) or _contains(value, {x})):
+            return 0
+        ids = self.sym.id_set
+        return mix64(self._profile_salt ^ stable_hash((cls, _abstract_self(key, ids, x),
+                                                       _abstract_self(value, ids, x))))
 
     def _profile(self, state: tuple, gi: int, x: Any) -> int:
         """Id x's profile hash in a state (equal for x in s and m[x] in m(s))."""
-        ab = self.sym._abstract
         h = 0
-        for pos, (f, key) in enumerate(self._profile_leaves(gi, x)):
-            v = state[f]
-            if key is not None:  # an entry of a dict field at the id
-                if type(v) is FrozenDict and key in v:
-                    h ^= mix64(self._profile_salt ^ f ^ stable_hash((ab(key), ab(v[key]))))
-            elif type(v) is FrozenDict:  # a node's dict field: every entry
-                for k, x2 in v.items():
-                    h ^= mix64(self._profile_salt ^ pos ^ stable_hash((ab(k), ab(x2))))
+        for f, v in enumerate(state):
+            if type(v) is FrozenDict:
+                for k, v2 in v.items():
+                    h ^= self._entry_profile(gi, x, f, k, v2)
             else:
-                h ^= mix64(self._profile_salt ^ pos ^ stable_hash((ab(None), ab(v))))
+                h ^= self._entry_profile(gi, x, f, None, v)
         return h
 
     def _profiles(self, cols: np.ndarray) -> list[np.ndarray]:
         """Per group: (ids x states) profile hashes, as `_profile` computes them."""
-        lv = self.leaves
         rows, n = cols.shape
         out = []
         for gi, g in enumerate(self.groups):
             p = np.zeros((len(g), n), dtype=np.uint64)
             for j, x in enumerate(g):
-                for pos, (f, key) in enumerate(self._profile_leaves(gi, x)):
-                    if key is not None:
-                        lids = [lv.leaf_of.get((f, key))]
-                        mark = f
-                    else:
-                        lids = list(lv.dict_leaves[f]) if lv.is_dict[f] else [lv.leaf_of[(f, None)]]
-                        mark = pos
-                    for lid in lids:
-                        if lid is not None and lid < rows:
-                            p[j] ^= self._profile_table(lid, mark)[cols[lid]]
+                for lid in range(rows):
+                    t = self._profile_table(gi, x, lid)
+                    if t is not None:
+                        p[j] ^= t[cols[lid]]
             out.append(p)
         return out
 
-    def _profile_table(self, lid: int, mark: int) -> np.ndarray:
-        """Code -> the entry's share of its id's profile hash (0 for an absent entry)."""
+    def _profile_table(self, gi: int, x: Any, lid: int) -> np.ndarray | None:
+        """Code -> the entry's share of id x's profile (0 for an absent entry); None when all 0."""
         lv = self.leaves
         vals = lv.values[lid]
-        key = ("profile", lid, mark)
+        key = ("profile", gi, x, lid)
         got = self._tables.get(key)
         if got is None or got[0] != len(vals):
-            ab = self.sym._abstract
-            k = ab(lv.leaf_key[lid])
-            salt = self._profile_salt ^ mark
-            t = np.array([0] + [mix64(salt ^ stable_hash((k, ab(v)))) for v in vals[1:]], dtype=np.uint64)
-            got = self._tables[key] = (len(vals), t)
+            f, k = lv.leaf_field[lid], lv.leaf_key[lid]
+            t = np.array([0] + [self._entry_profile(gi, x, f, k, v) for v in vals[1:]], dtype=np.uint64)
+            got = self._tables[key] = (len(vals), t if t.any() else None)
         return got[1]
 
     def _field_map(self, m: dict) -> list[int]:
@@ -347,3 +354,22 @@ def symmetric_search(model: Any, opts, **kw: Any) -> BatchSearch:
 
         return SymmetricPoolSearch(model, opts, **kw)
     return SymmetricBatchSearch(model, opts, **kw)
+
+
+_OTHER = ("\x00other-symmetric-id",)
+
+
+def _abstract_self(v: Any, ids: set, x: Any) -> Any:
+    """The value with id x replaced by one placeholder and every other id by another."""
+    if _is_id(v, ids):
+        return _ID if v == x else _OTHER
+    t = type(v)
+    if t is FrozenDict:
+        return ("dict", frozenset((_abstract_self(k, ids, x), _abstract_self(y, ids, x)) for k, y in v.items()))
+    if t is FrozenSet or t is frozenset:
+        return ("set", frozenset(_abstract_self(y, ids, x) for y in v))
+    if isinstance(v, tuple):
+        return (t.__name__, tuple(_abstract_self(y, ids, x) for y in v))
+    if dataclasses.is_dataclass(v) and not isinstance(v, type):
+        return (t.__name__, tuple(_abstract_self(getattr(v, f.name), ids, x) for f in dataclasses.fields(v)))
+    return v
