@@ -15,7 +15,9 @@ replaced by a placeholder); when ids also appear in values, every order of the i
 tie is tried and the smallest fingerprint wins. Search engines use `SymmetricFingerprinter` in place
 of `Fingerprinter`: the frontier keeps real states, dedup is by the canonical fingerprint, and a trace
 is rebuilt by picking, at each step, the successor whose canonical fingerprint is next on the path,
-so traces are real executions.
+so traces are real executions. This is the interpreted engine's form; the batched engine fingerprints
+orbits of whole candidate batches with numpy (engine/batch_symmetry.py): the same renamings, so the
+same orbits and counts, through another canonical form.
 """
 from __future__ import annotations
 
