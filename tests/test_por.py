@@ -324,7 +324,7 @@ def test_suspects_with_crashes_turns_the_reduction_off():
 
 SYMMETRIC_CATALOG = [
     ("specs/twopc.py", {"n": 2}, None),
-    ("specs/twopc.py", {"n": 3}, None),
+    pytest.param("specs/twopc.py", {"n": 3}, None, marks=pytest.mark.slow),
     ("specs/twopc.py", {"n": 2, "variant": "no_durable_log"}, "crash=1"),
     ("specs/twopc.py", {"n": 2}, "loss=1"),
     ("specs/quorum.py", {"preset": "one"}, None),
@@ -382,7 +382,7 @@ class SymMesh(Mesh):
         return sum(self.node(w).got for w in self.ids_()) <= self.limit
 
 
-@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(n=st.integers(2, 3), loners=st.integers(0, 2), k=st.integers(1, 2), cap=st.integers(1, 2),
        all_to_all=st.booleans(), limit=st.integers(0, 4), faults=st.sampled_from([None, "loss=1", "crash=1"]))
 def test_generated_symmetric_specs_same_verdicts_with_por_and_symmetry(n, loners, k, cap, all_to_all, limit, faults):
