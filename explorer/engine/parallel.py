@@ -53,13 +53,14 @@ class RangeResult:
     cols: np.ndarray | None = None
     sorted_fps: np.ndarray | None = None
     cpu: float = 0.0
+    rebased: bool = False  # new_steps holds every step the worker numbered: the client forgets its old ids
 
     _ARRAYS = ("counts", "fps", "parents", "steps")
     _OPTIONAL = ("cols", "sorted_fps")
 
     def send(self, conn: Any) -> None:
         meta = {k: getattr(self, k) for k in ("lo", "hi", "transitions", "chunk_sizes", "new_steps", "learned",
-                                              "all_hold", "cpu")}
+                                              "all_hold", "cpu", "rebased")}
         meta["dtypes"] = [getattr(self, k).dtype.str for k in self._ARRAYS]
         extra = [k for k in self._OPTIONAL if getattr(self, k) is not None]
         meta["optional"] = [(k, getattr(self, k).dtype.str, getattr(self, k).shape) for k in extra]

@@ -43,7 +43,7 @@ import numpy as np
 
 from .batch import BatchSearch
 from .cluster import Codebooks, _sync
-from .leaves import Leaves
+from .leaves import ABSENT, Leaves
 from .memory import STOP_FRACTION, MemoryGuard, rss_bytes
 from .parallel import ParallelBatchSearch, RangeResult, step_by_value
 
@@ -54,6 +54,7 @@ class _Worker:
     conn: Any
     at: int | None = None  # the level whose start the worker's visited set matches (with `extra` added)
     extra: np.ndarray | None = None  # sorted fingerprints of the last level it has not seen (3+ workers)
+    ids: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))  # its step ids -> the parent's
 
 
 @dataclass
@@ -231,11 +232,30 @@ class PoolBatchSearch(ParallelBatchSearch):
             cols, more = self._expand_range(cols, fps, visited, bounds[k], bounds[k + 1], counts)
             fp, par, em = self._finish_range(more)
             return cols, _Row(fp, par, em, None, None, False), False, 0.0
+        got.steps = self._renumber(wk, got)
+        got.new_steps = []  # renumbered above: _adopt maps the rest as the parent's own
         cols, more = self._adopt(got, cols, counts)
         fp, par, em = (np.concatenate([p[i] for p in more]) for i in range(3)) if len(more) != 1 else more[0]
         wk.at = depth + 1
         usable = got.cols is not None and got.cols.shape[0] == cols.shape[0]
         return cols, _Row(fp, par, em, got.cols if usable else None, got.sorted_fps, True), got.all_hold, got.cpu
+
+    def _renumber(self, wk: _Worker, got: RangeResult) -> np.ndarray:
+        """The worker's step ids in the parent's numbering. A worker sends each step by value once (again
+        after it started its numbering afresh), so a level's answer carries only the steps new to it."""
+        lv = self.leaves
+        if got.rebased:
+            wk.ids = np.zeros(0, dtype=np.int64)
+        top = max([wid + 1 for wid, *_ in got.new_steps], default=0)
+        if top > len(wk.ids):
+            wk.ids = np.concatenate([wk.ids, np.full(top - len(wk.ids), -1, dtype=np.int64)])
+        for wid, ai, step, writes in got.new_steps:
+            mine = []
+            for (fi, key), value in writes:
+                lid = lv.leaf(fi, key)
+                mine.append((lid, ABSENT if value is None else lv.code(lid, value[0])))
+            wk.ids[wid] = self._emit(tuple(sorted(mine)), step, ai).id
+        return wk.ids[got.steps]
 
     def _join(self, cols: np.ndarray, rows: list[_Row], counts: np.ndarray, w: int):
         """Concatenates the ranges' new states, minus those an earlier range (smaller parents) also found.
@@ -323,6 +343,7 @@ class PoolBatchSearch(ParallelBatchSearch):
         self.profile = {}
         self.level_cpu = []
         self._vis: np.ndarray | None = None
+        self._sent_steps: int | None = None  # steps the parent knows by value (None: it knows none)
         while True:
             try:
                 head = conn.recv_bytes()
@@ -344,10 +365,12 @@ class PoolBatchSearch(ParallelBatchSearch):
                 seen = self._seen if self._seen is not None else self._receive_seen(conn)
                 if res is None:
                     self._vis = None  # the parent sends it whole next time
+                    self._sent_steps = None  # and learns every step again
                     conn.send_bytes(pickle.dumps({"error": error}))
                     continue
                 t1 = time.process_time()
                 res.send(conn)
+                self._sent_steps = len(self.emits)
                 t1 = self._tally("worker: send", t1)
                 self._vis = _union(self._vis, seen, res.sorted_fps)  # the level's new states (all, with 2 workers)
                 self._tally("worker: visited union", t1)
@@ -377,6 +400,7 @@ class PoolBatchSearch(ParallelBatchSearch):
             raise RuntimeError(f"visited set out of step ({len(self._vis)} != {meta['vis_len']})")
         if not _sync(self, books):
             _rebase(self, books)
+            self._sent_steps = None
         lv = self.leaves
         sizes = [len(v) for v in lv.values]
         self._learned = []
@@ -406,8 +430,9 @@ class PoolBatchSearch(ParallelBatchSearch):
         res = RangeResult(
             lo=meta["lo"], hi=meta["lo"] + len(fps), transitions=self.result.transitions - before, counts=counts,
             fps=fp, parents=par.astype(np.int64) + meta["lo"], steps=steps, chunk_sizes=[len(fp)],
-            new_steps=[step_by_value(self, self.emits[i]) for i in np.unique(steps).tolist()],
-            learned=self._learned, all_hold=all_hold, cols=new_cols, sorted_fps=sorted_fps)
+            new_steps=[step_by_value(self, e) for e in self.emits[self._sent_steps or 0:]],
+            learned=self._learned, all_hold=all_hold, cols=new_cols, sorted_fps=sorted_fps,
+            rebased=self._sent_steps is None)
         self._tally("worker: invariants", t1)
         res.cpu = time.process_time() - t0
         return res
