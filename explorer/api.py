@@ -44,19 +44,21 @@ def check(spec: str | Path | type[Spec], *, params: dict[str, Any] | None = None
 
 def boundary(spec: str | Path | type[Spec], *, params: dict[str, Any] | None = None,
              bounds: dict[str, tuple[int, int]] | None = None, over: dict[str, Any] | None = None,
-             depth: int | None = None, method: str = "explicit", max_nodes: int | None = None):
+             depth: int | None = None, method: str = "explicit", max_nodes: int | None = None,
+             unknowns: tuple[str, ...] | None = None, prop: str | None = None):
     """Finds with Z3 the formula over the spec's symbolic parameters that says when its invariants hold.
 
     Returns an `explorer.symbolic.boundary.Boundary`: the formula (e.g. "r + w > n"), the safe and
     unsafe points, a witness on each side and a counterexample trace at the unsafe one
     (docs/symbolic.md). `bounds` replaces the declared symbolic parameters and their bounds.
+    `method="timing"`: a timed spec's `unknowns` (ttl, max_pause, ...) as real Z3 unknowns, `prop` its invariant.
     """
     from .symbolic.boundary import find_boundary
 
     cls = load_spec(spec) if isinstance(spec, (str, Path)) else spec
     spec_file = str(spec).split("::")[0] if isinstance(spec, (str, Path)) else None
     return find_boundary(cls, params=params, bounds=bounds, over=over, depth=depth, spec_file=spec_file,
-                         method=method, max_nodes=max_nodes)
+                         method=method, max_nodes=max_nodes, unknowns=unknowns, prop=prop)
 
 
 def run_model(model: Any, options: Options, *, spec_file: str | None = None,

@@ -159,6 +159,7 @@ def test_the_timing_method_gives_redis_locks_relation_from_z3_with_a_replayable_
     assert run.code == 0, run
     data = json.loads(run.out)
     assert data["unsafe_formula"] == "ttl <= max_pause + drift" and data["fitted"] is True
+    assert data["formula"] == "ttl > max_pause + drift" and "holds iff ttl > max_pause + drift" in explore(*args).out
     u, s = data["unsafe_witness"], data["safe_witness"]
     assert u["ttl"] <= u["max_pause"] + u["drift"] and s["ttl"] > s["max_pause"] + s["drift"]
     replay = explore("replay", data["files"]["json"])

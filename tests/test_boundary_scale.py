@@ -89,3 +89,34 @@ def test_quorum_n5_by_z3_in_under_a_minute_of_cpu():
     assert time.process_time() - t0 < 60
     assert sorted((p["r"], p["w"]) for p in res.unsafe_points()) == sorted(
         (r, w) for r in range(1, 6) for w in range(1, 6) if r + w <= 5)
+
+
+LOCK = {"variant": "no_fencing", "timing": True}
+
+
+def test_the_api_finds_redis_locks_timed_boundary_over_real_delays_and_the_sweep_agrees_point_by_point():
+    b = explorer.boundary(SPECS / "redis_lock.py", params=LOCK, method="timing",
+                          unknowns=("ttl", "max_pause", "drift"))
+    assert b.formula == "ttl > max_pause + drift" and b.verified and b.method == "timing"
+    u, s = b.unsafe_witness, b.safe_witness
+    assert u["ttl"] <= u["max_pause"] + u["drift"] and s["ttl"] > s["max_pause"] + s["drift"]
+    assert b.unsafe_trace.violated == "mutual_exclusion"
+    sweep = find_boundary(load_spec(SPECS / "redis_lock.py"), params=LOCK, method="sweep", trace=False,
+                          bounds={"ttl": (9, 10), "max_pause": (8, 10), "drift": (0, 1)})
+    assert len(sweep.safe) + len(sweep.unsafe) == 12 and sweep.safe and sweep.unsafe
+    for p in sweep.safe + sweep.unsafe:
+        assert b.holds_at(p) == (p in sweep.safe) == (p["ttl"] > p["max_pause"] + p["drift"]), p
+    for pause, drift in ((9.5, 0.4), (9.5, 0.5)):  # off the integer grid: the explicit timed engine decides
+        p = {"ttl": 10.0, "max_pause": pause, "drift": drift}
+        assert b.holds_at(p) == (explorer.check(SPECS / "redis_lock.py", params={**LOCK, **p}).result == "ok"), p
+
+
+def test_the_timing_route_rejects_a_formula_it_did_not_find():
+    from explorer.timed.boundary import _equivalent, timing_boundary
+
+    tb = timing_boundary(SPECS / "redis_lock.py", "mutual_exclusion", symbolic=("ttl", "max_pause", "drift"),
+                         params=LOCK)
+    ttl, pause, drift = (z3.Real(n) for n in ("ttl", "max_pause", "drift"))
+    assert _equivalent(tb.unsafe, ttl <= pause + drift, tb.domain)
+    for wrong in (ttl < pause + drift, ttl <= pause, ttl <= pause + 2 * drift, ttl + drift <= pause):
+        assert not _equivalent(tb.unsafe, wrong, tb.domain), wrong

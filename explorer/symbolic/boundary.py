@@ -72,8 +72,11 @@ class Boundary:
     notes: list[str] = field(default_factory=list)
     bounds: dict[str, tuple[int, int]] = field(default_factory=dict)  # the Z3 unknowns
     swept: dict[str, list[int]] = field(default_factory=dict)  # the concrete params repeated over
+    timed: Any = None  # method "timing": explorer.timed.boundary.Boundary (the Z3 condition over reals)
 
-    def holds_at(self, point: dict[str, int]) -> bool:
+    def holds_at(self, point: dict[str, Any]) -> bool:
+        if self.timed is not None:  # real-valued unknowns: the Z3 condition decides any point
+            return self.timed.holds_at(point)
         return point not in self.unsafe
 
     def as_json(self) -> dict[str, Any]:
@@ -192,16 +195,21 @@ def _unsafe_points(spec_cls: type, params: dict[str, Any], bounds: dict[str, tup
 def find_boundary(spec_cls: type, *, params: dict[str, Any] | None = None,
                   bounds: dict[str, tuple[int, int]] | None = None, over: dict[str, Sequence[int]] | None = None,
                   depth: int | None = None, spec_file: str | None = None, max_coef: int = 2,
-                  method: str = "explicit", max_nodes: int | None = None, trace: bool = True) -> Boundary:
+                  method: str = "explicit", max_nodes: int | None = None, trace: bool = True,
+                  unknowns: Sequence[str] | None = None, prop: str | None = None) -> Boundary:
     """Finds the boundary between parameter values where the invariants hold and where they do not.
 
     `bounds` overrides the spec's declared symbolic parameters and their bounds; `over` lists
     values of concrete parameters to repeat the search for (they become variables of the formula).
     An actor spec's symbolic parameters that `nodes()` reads are swept that way automatically.
+    `method="timing"` (timed specs): `unknowns` (or the keys of `bounds`) are real-valued delays,
+    Z3 unknowns over all values >= 0, and `prop` the invariant (see `timing_route`).
     """
     t0 = time.perf_counter()
+    if method == "timing":
+        return _timing(spec_cls, dict(params or {}), list(unknowns or bounds or ()), prop, spec_file, trace, t0)
     if method not in ("explicit", "bmc", "sweep"):
-        raise UsageError(f"unknown boundary method {method!r} (explicit, bmc or sweep)")
+        raise UsageError(f"unknown boundary method {method!r} (explicit, bmc, sweep or timing)")
     if method == "bmc" and depth is None:
         raise UsageError("the bmc method needs a bound: depth=K (--depth K)")
     params = dict(params or {})
@@ -268,6 +276,17 @@ def find_boundary(spec_cls: type, *, params: dict[str, Any] | None = None,
             _witness_trace(spec_cls, params, b, spec_file)
     if not b.complete:
         b.notes.append("the search was cut (depth or node bound): the safe side is only safe within it")
+    b.elapsed_s = time.perf_counter() - t0
+    return b
+
+
+def _timing(spec_cls: type, params: dict[str, Any], unknowns: list[str], prop: str | None, spec_file: str | None,
+            trace: bool, t0: float) -> Boundary:
+    """The timing route as a Boundary: the formula says when the property holds, over real-valued delays."""
+    data, tr, timed = _timing_data(spec_cls, params, unknowns, prop, spec_file, trace)
+    b = Boundary(tuple(unknowns), data["formula"], [], [], None, "timing", unsafe_witness=data["unsafe_witness"],
+                 unsafe_trace=tr, unsafe_property=data["property"] if tr is not None else None,
+                 safe_witness=data["safe_witness"], verified=data["fitted"], notes=list(data["notes"]), timed=timed)
     b.elapsed_s = time.perf_counter() - t0
     return b
 
@@ -342,6 +361,12 @@ def timing_route(spec_cls: type, params: dict[str, Any], unknowns: Sequence[str]
 
     Returns its JSON object and the explicit engine's counterexample at the unsafe witness.
     """
+    data, trace, _ = _timing_data(spec_cls, params, unknowns, prop, spec_file, True)
+    return data, trace
+
+
+def _timing_data(spec_cls: type, params: dict[str, Any], unknowns: Sequence[str], prop: str | None,
+                 spec_file: str | None, trace_it: bool) -> tuple[dict[str, Any], Trace | None, Any]:
     from ..timed.boundary import timing_boundary
 
     invs = [p.name for p in spec_cls._properties if p.kind == "invariant"]
@@ -356,11 +381,11 @@ def timing_route(spec_cls: type, params: dict[str, Any], unknowns: Sequence[str]
     t0 = time.perf_counter()
     b = timing_boundary(spec_cls, prop, symbolic=tuple(unknowns), params=params)
     data = {"result": "boundary", "method": "timing", "property": prop, "params": list(unknowns),
-            "unsafe_formula": b.unsafe_text, "fitted": b.fitted, "violating_paths": b.paths,
+            "formula": b.safe_text, "unsafe_formula": b.unsafe_text, "fitted": b.fitted, "violating_paths": b.paths,
             "unsafe_witness": _numbers(b.unsafe_witness), "safe_witness": _numbers(b.safe_witness),
             "unsafe_trace_length": None, "notes": list(b.notes)}
     trace = None
-    if b.unsafe_witness is not None:  # a real run at the witness, by the explicit timed search
+    if b.unsafe_witness is not None and trace_it:  # a real run at the witness, by the explicit timed search
         from ..api import run_model
         from ..engine.options import Options
 
@@ -373,7 +398,7 @@ def timing_route(spec_cls: type, params: dict[str, Any], unknowns: Sequence[str]
         else:
             data["notes"].append(f"the explicit timed search found no violation of {prop} at the unsafe witness")
     data["elapsed_s"] = round(time.perf_counter() - t0, 3)
-    return data, trace
+    return data, trace, b
 
 
 def _numbers(point: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -392,7 +417,8 @@ def render_timing(data: dict[str, Any], spec_cls: type, trace: Trace | None, col
 
     lines = [f"Boundary of {spec_cls.__name__}: Z3 unknowns {', '.join(data['params'])} (real-valued delays; "
              f"explorer.timed timing boundary over {data['violating_paths']} violating paths, {data['elapsed_s']:.2f}s)",
-             "", f"  {data['property']} fails iff {data['unsafe_formula']}",
+             "", f"  {data['property']} holds iff {data['formula']}",
+             f"  ({data['property']} fails iff {data['unsafe_formula']})",
              "  (proved equivalent by Z3 within the domain: parameters >= 0, every timer's lo >= 0 and hi >= lo)"
              if data["fitted"] else "  (the simplified Z3 formula: no small linear inequality is equivalent)",
              *data["notes"], "", f"safe witness:   {show(data['safe_witness'])}",
@@ -412,8 +438,10 @@ def render_boundary(b: Boundary, spec_cls: type, color: bool = False) -> str:
 
     unknowns = ", ".join(f"{n} in {lo}..{hi}" for n, (lo, hi) in b.bounds.items())
     swept = "; swept: " + ", ".join(f"{n} in {v}" for n, v in b.swept.items()) if b.swept else ""
-    how = {"explicit": "explicit parametric search", "sweep": "sweep: the explicit engine at every point"}.get(
-        b.method, f"bmc, depth <= {b.depth}")
+    how = {"explicit": "explicit parametric search", "sweep": "sweep: the explicit engine at every point",
+           "timing": "real-valued delays >= 0, explorer.timed's Z3 timing boundary"}.get(b.method, f"bmc, depth <= {b.depth}")
+    if b.method == "timing":
+        unknowns = ", ".join(b.names)
     what_vars = "parameters" if b.method == "sweep" else "Z3 unknowns"
     lines = [f"Boundary of {spec_cls.__name__}: {what_vars} {unknowns}{swept} ({how}, {b.elapsed_s:.2f}s)", ""]
     invs = [p.name for p in spec_cls._properties if p.kind == "invariant"]
@@ -428,7 +456,12 @@ def render_boundary(b: Boundary, spec_cls: type, color: bool = False) -> str:
                    f"fitted to {b.runs} explicit runs, one per point; no Z3 condition" if b.method == "sweep"
                    else "NOT confirmed by Z3")
         refused = f", {len(b.invalid)} refused by the spec" if b.invalid else ""
-        lines.append(f"  ({checked}: {len(b.safe)} safe, {len(b.unsafe)} unsafe{refused})")
+        if b.method == "timing":
+            lines.append("  (proved equivalent by Z3 to the violating condition within the domain: parameters >= 0, "
+                         "every timer's lo >= 0 and hi >= lo)" if b.verified else "  (no small linear inequality: "
+                         "the simplified Z3 formula)")
+        else:
+            lines.append(f"  ({checked}: {len(b.safe)} safe, {len(b.unsafe)} unsafe{refused})")
     lines += [n for n in b.notes if b.formula is not None]
     lines += ["", f"safe witness:   {show(b.safe_witness)}"]
     if b.unsafe_witness is None:

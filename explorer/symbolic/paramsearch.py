@@ -261,7 +261,8 @@ class ParamSearch:
         if getattr(model, "interpreted_only", False):  # explorer.timed: time passes after each step (zones)
             raise SpecError(f"{model.name} is a timed spec ({type(model).__name__}): `explore boundary` does not "
                             "yet let time pass between steps with symbolic parameters",
-                            hint="sweep the timing parameters with --param and the explicit engine instead")
+                            hint="--method timing --unknown ttl ... (delays as real Z3 unknowns; plain timed specs), "
+                            "or --method sweep (the explicit engine at every point)")
         self.model = model
         self.points = points if points is not None else [
             dict(zip(bounds, v, strict=True)) for v in itertools.product(*[range(lo, hi + 1) for lo, hi in bounds.values()])]

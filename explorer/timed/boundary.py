@@ -91,6 +91,14 @@ class Boundary:
     unsafe_witness: dict[str, Fraction] | None = None
     safe_witness: dict[str, Fraction] | None = None
     notes: list[str] = field(default_factory=list)
+    safe_text: str = ""  # when the property holds: the fitted inequality negated ('ttl > max_pause + drift')
+
+    def holds_at(self, point: dict[str, Any]) -> bool:
+        """Says whether the property holds at a point (every symbolic parameter given a number)."""
+        at = z3.simplify(z3.substitute(self.unsafe, *[(z3.Real(n), z3.RealVal(str(point[n]))) for n in self.params]))
+        if not (z3.is_true(at) or z3.is_false(at)):
+            raise UsageError(f"the timing boundary has no truth value at {point}: give every one of {self.params}")
+        return z3.is_false(at)
 
 
 def timing_boundary(spec: Any, prop: str, *, symbolic: tuple[str, ...], params: dict[str, Any] | None = None,
@@ -115,8 +123,8 @@ def timing_boundary(spec: Any, prop: str, *, symbolic: tuple[str, ...], params: 
         ts, cs = constraints([], steps)
         disjuncts.append(z3.Exists(ts, z3.And(*cs)) if cs else z3.BoolVal(True))
     unsafe = _eliminate(disjuncts, domain)
-    text, fitted = _fit(unsafe, domain, list(syms.values()))
-    b = Boundary(prop, tuple(symbolic), unsafe, domain, text, fitted, len(paths))
+    text, fitted, safe_text = _fit(unsafe, domain, list(syms.values()))
+    b = Boundary(prop, tuple(symbolic), unsafe, domain, text, fitted, len(paths), safe_text=safe_text)
     prefer = {n: cls._param_defs[n].default for n in symbolic}  # witnesses near the spec's defaults
     b.unsafe_witness = _witness(z3.And(domain, unsafe), syms, prefer)
     b.safe_witness = _witness(z3.And(domain, z3.Not(unsafe)), syms, prefer)
@@ -200,12 +208,13 @@ def _equivalent(a: Any, b: Any, domain: Any) -> bool:
     return s.check() == z3.unsat
 
 
-def _fit(unsafe: Any, domain: Any, syms: list) -> tuple[str, bool]:
-    """The simplest `sum(a_i p_i) >= 0` (or > 0) equivalent to `unsafe` within the domain, as text."""
+def _fit(unsafe: Any, domain: Any, syms: list) -> tuple[str, bool, str]:
+    """The simplest `sum(a_i p_i) >= 0` (or > 0) equivalent to `unsafe` within the domain, as text;
+    then whether one was found, and the text of its negation (when the property holds)."""
     if _equivalent(unsafe, z3.BoolVal(False), domain):
-        return "false (the property holds for every value)", True
+        return "false (the property holds for every value)", True, "true"
     if _equivalent(unsafe, z3.BoolVal(True), domain):
-        return "true (the property fails for every value)", True
+        return "true (the property fails for every value)", True, "false"
     best = None
     for coeffs in itertools.product((-1, 0, 1), repeat=len(syms)):
         if not any(coeffs):
@@ -218,12 +227,13 @@ def _fit(unsafe: Any, domain: Any, syms: list) -> tuple[str, bool]:
                 if best is None or k < best[0]:
                     best = (k, coeffs, strict)
     if best is None:
-        return str(unsafe), False
+        return str(unsafe), False, f"Not({unsafe})"
     _k, coeffs, strict = best
     pos = [str(s) for c, s in zip(coeffs, syms, strict=True) if c < 0]
     neg = [str(s) for c, s in zip(coeffs, syms, strict=True) if c > 0]
     # sum(neg) - sum(pos) >= 0  reads  sum(pos) <= sum(neg)
-    return f"{' + '.join(pos) or '0'} {'<' if strict else '<='} {' + '.join(neg) or '0'}", True
+    left, right = " + ".join(pos) or "0", " + ".join(neg) or "0"
+    return f"{left} {'<' if strict else '<='} {right}", True, f"{left} {'>=' if strict else '>'} {right}"
 
 
 def _witness(formula: Any, syms: dict[str, Any], prefer: dict[str, Any]) -> dict[str, Fraction] | None:
