@@ -8,15 +8,18 @@ import json
 from fractions import Fraction
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import explorer
 from explorer import Message, Node, Protocol, action, invariant, on, param, require, timer
 from explorer.replay import replay_file
 from explorer.timed import TimedSpec, Zone
 from explorer.timed.clock import real_bounds
-from explorer.timed.schedule import times_of
+from explorer.timed.schedule import TimingError, constraints, solve, times_of
 from explorer.trace.dot import render_dot
 from explorer.trace.json_io import save_trace, trace_to_json
+from explorer.trace.text import render_text
 from tests.conftest import SPECS
 
 LOCK = SPECS / "redis_lock.py"
@@ -62,6 +65,82 @@ def test_a_drift_of_one_or_more_is_refused_and_a_reading_has_no_truth_value():
         bool(e)
     with pytest.raises(TypeError, match="not =="):
         e == 3  # noqa: B015
+
+
+# ---------------------------------------------------------------- zones with reads against Z3 (hypothesis)
+
+NAMES = ("a", "b")
+op_st = st.one_of(
+    st.tuples(st.just("start"), st.sampled_from(NAMES), st.integers(0, 3), st.one_of(st.none(), st.integers(0, 3))),
+    st.tuples(st.just("fire"), st.sampled_from(NAMES)),
+    st.tuples(st.sampled_from(["le", "ge"]), st.sampled_from(NAMES), st.integers(0, 6)),
+)
+
+
+def program(raw):
+    """Keeps only ops on armed timers (a read keeps its timer armed), hi >= lo; numbers as strings."""
+    armed, out = set(), []
+    for ops in raw:
+        kept = []
+        for op in ops:
+            if op[0] == "start":
+                hi = None if op[3] is None else op[2] + op[3]
+                kept.append(("start", op[1], str(op[2]), None if hi is None else str(hi)))
+                armed.add(op[1])
+            elif op[1] in armed:
+                kept.append(op if op[0] == "fire" else (op[0], op[1], str(op[2])))
+                if op[0] == "fire":
+                    armed.discard(op[1])
+        out.append(kept)
+    return out
+
+
+def zone_allows(steps) -> bool:
+    z = Zone()
+    for ops in steps:
+        for op in ops:
+            if op[0] == "start":
+                z = z.start(op[1], F(op[2]), None if op[3] is None else F(op[3]))
+            elif op[0] == "fire":
+                z = z.fire(op[1])
+            else:
+                z = z.bound(op[1], op[0], F(op[2]))
+            if z is None:
+                return False
+        z = z.settle()
+    return True
+
+
+def reads_hold(steps, times) -> bool:
+    """Checks the concrete times against each read directly: t_k - t_(mark) <= c or >= c."""
+    since = {}
+    for k, ops in enumerate(steps, start=1):
+        for op in ops:
+            if op[0] == "start":
+                since[op[1]] = k
+            elif op[0] in ("le", "ge"):
+                d = times[k] - times[since[op[1]]]
+                if (op[0] == "le" and d > F(op[2])) or (op[0] == "ge" and d < F(op[2])):
+                    return False
+    return True
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.lists(op_st, max_size=2), max_size=5))
+def test_zones_with_reads_allow_exactly_what_z3_can_time(raw):
+    import z3
+
+    steps = program(raw)
+    _t, cs = constraints([], steps)
+    s = z3.Solver()
+    s.add(*cs)
+    allows = zone_allows(steps)
+    assert allows == (s.check() == z3.sat)
+    if allows:
+        assert reads_hold(steps, solve([], steps))
+    else:
+        with pytest.raises(TimingError):
+            solve([], steps)
 
 
 # ---------------------------------------------------------------- a tiny spec read both ways
@@ -149,6 +228,7 @@ def test_the_counterexample_has_times_that_fit_the_drifting_read_in_text_json_an
     assert [s["time"] for s in data["steps"]] == t
     assert ["le", "mark m", "45/4"] in [list(op) for op in data["steps"][2]["info"]["timing"]]
     assert "t = 10.0" in render_dot(trace)
+    assert "3. t = " in render_text(trace) and "read(m < 9=True)" in render_text(trace)
 
 
 def test_reading_a_mark_never_set_is_an_action_error_that_says_what_to_do():
