@@ -12,6 +12,9 @@ invariant:
   the parameters as unknowns; a claim bounded by `depth`, for plain specs whose fields map to Z3.
 - `method="sweep"`: no Z3 condition, the explicit engine at every point of the box (any spec, timed
   ones and float parameters included); the formula is only fitted to the points (`verified` false).
+- `method="timing"`: a plain timed spec's delays (`unknowns`: ttl, max_pause, drift) as Z3 reals
+  over all values >= 0, by explorer.timed.boundary (quantifier elimination over the paths' timing
+  constraints); the formula says when `prop` holds ("ttl > max_pause + drift").
 
 Z3 then enumerates the points of the parameter box that satisfy the condition (one query per
 point, each blocking the last); the simplest linear inequality `a·p > c` (small integer
