@@ -229,3 +229,25 @@ def test_max_memory_counts_the_visited_set_on_disk_as_one_block(tmp_path):
             fps.nbytes - vis.nbytes
     finally:
         store.close()
+
+
+def test_sigterm_removes_the_files_too(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    p = subprocess.Popen([sys.executable, "-m", "explorer.cli", "run", str(TWOPHASE), "--param", "n=9",
+                          "--disk", str(tmp_path), "--no-progress"],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=Path(__file__).parent.parent)
+    try:
+        deadline = time.monotonic() + 60
+        while not any(tmp_path.glob("explorer-*/visited-*")) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert any(tmp_path.glob("explorer-*/visited-*")), p.communicate(timeout=5)
+        os.kill(p.pid, signal.SIGTERM)
+        assert p.wait(timeout=60) == 128 + signal.SIGTERM
+    finally:
+        p.kill()
+    assert list(tmp_path.iterdir()) == []

@@ -16,7 +16,8 @@ made inside DIR, and the process holds only a bounded window of it:
 
 The search is the same one (same order of new states, same dedup rule), so counts, verdicts and
 traces are those of the in-memory run (tests/test_disk.py). The files are removed when the search ends,
-whatever ends it (a violation, a bound, Ctrl-C, an error). A DIR that cannot be written, or a disk
+whatever ends it (a violation, a bound, Ctrl-C, an error, SIGTERM; not SIGKILL, which leaves an
+`explorer-*` directory in DIR to delete). A DIR that cannot be written, or a disk
 that fills up, is a usage error (exit 2) naming the directory.
 """
 from __future__ import annotations
@@ -24,7 +25,9 @@ from __future__ import annotations
 import contextlib
 import errno
 import shutil
+import signal
 import tempfile
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -222,6 +225,7 @@ def attached(search: Any) -> Iterator[None]:
         return
     store = DiskStore.open(directory)
     search._disk = store
+    old_term = _exit_on_sigterm()
     search.level_parent = LevelFiles(store, "parent", search.level_parent)
     search.level_emit = LevelFiles(store, "step", search.level_emit)
     if not isinstance(getattr(type(search), "_CHUNK_CANDIDATES", None), property):  # symmetry sizes its own
@@ -231,6 +235,24 @@ def attached(search: Any) -> Iterator[None]:
     finally:
         search._disk = None
         store.close()
+        if old_term is not None:
+            signal.signal(signal.SIGTERM, old_term)
+
+
+def _exit_on_sigterm() -> Any:
+    """Makes SIGTERM (kill's default) leave by SystemExit(143), so the files are removed on the way out;
+    returns the handler to put back (None when it cannot be set: not the main thread, or one set already)."""
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    old = signal.getsignal(signal.SIGTERM)
+    if old is not signal.SIG_DFL:
+        return None
+
+    def leave(signum: int, frame: Any) -> None:
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, leave)
+    return old
 
 
 def check_disk_options(model: Any, options: Any) -> None:
