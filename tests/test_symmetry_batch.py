@@ -248,3 +248,44 @@ def test_a_depth_bound_counts_the_same_orbits_batched_and_interpreted(depth):
     b, i = _both(TWOPHASE, {"n": 4}, depth=depth)
     _same(b, i)
     assert b.depth_bound_hit and i.depth_bound_hit
+
+
+class Gossip(Spec):
+    """String ids inside sets and tuples (messages): who knows whom, and the messages in flight."""
+
+    ids = param(("a", "b", "c"), symmetric=True)
+    max_msgs = param(2)
+    bad = param(99)  # forbid an id that knows this many others
+
+    def init(self):
+        self.know = {x: frozenset() for x in self.ids}
+        self.msgs = frozenset()
+        self.sent = 0
+
+    @action
+    def send(self):
+        a = choose(self.ids)
+        b = choose(self.ids)
+        require(a != b and self.sent < self.max_msgs and (a, b) not in self.msgs)
+        self.msgs = self.msgs | {(a, b)}
+        self.sent += 1
+
+    @action
+    def deliver(self):
+        a, b = choose(sorted(self.msgs))
+        self.msgs = self.msgs - {(a, b)}
+        self.know[b] = self.know[b] | self.know[a] | {a}
+
+    @invariant
+    def nobody_knows_too_many(self):
+        return all(len(k - {x}) < self.bad for x, k in self.know.items())
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(ids=st.sampled_from([("a", "b"), ("a", "b", "c"), ("a", "b", "c", "d")]), max_msgs=st.integers(1, 3),
+       bad=st.integers(1, 4))
+def test_ids_inside_sets_and_messages_count_the_same_orbits_batched_and_interpreted(ids, max_msgs, bad):
+    b, i = _both(Gossip, {"ids": ids, "max_msgs": max_msgs, "bad": bad})
+    _same(b, i)
+    if b.result == "ok" and len(ids) < 4:
+        assert b.distinct_states == _orbits_by_brute_force(Gossip, {"ids": ids, "max_msgs": max_msgs, "bad": bad}, ids)
