@@ -200,6 +200,7 @@ def test_the_cli_runs_symmetry_batched_and_counts_orbits():
 
     out = json.loads(run.out)
     assert out["distinct_states"] == comb(12, 5) + comb(10, 3) + 8
+    assert out["backend"] == "batch" and not out["warnings"]
 
 
 @pytest.mark.parametrize("spec, params, faults", [(TWOPHASE, {"n": 5}, None),
