@@ -3,10 +3,11 @@
 A spec whose action can never run, or whose `@reachable` property has no witness, proves nothing
 about that part: the CI gate treats it as failing (a vacuous spec is a failing spec).
 
-Counting needs no hook in the engines: `CountingModel` wraps a model and counts what its
-`successors` return, and which `@reachable` properties its `check_reachables` saw hold. The
-interpreted engine calls both once per state it expands, so for a complete BFS the counts are: enabled
-= the number of reachable states where the unit has at least one successor, taken = the number of
+Counting needs no hook in the engines: on the interpreted engine, `CountingModel` wraps a model and
+counts what its `successors` return, and which `@reachable` properties its `check_reachables` saw
+hold; on the batched engine (plain specs), `CoveringBatchSearch` counts the (parent, step) pairs of
+each chunk of successors it computes. Either way, for a complete BFS the counts are: enabled = the
+number of reachable states where the unit has at least one successor, taken = the number of
 transitions it contributes (the engine's `transitions` is their sum over actions).
 """
 from __future__ import annotations
@@ -14,6 +15,10 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
+
+import numpy as np
+
+from .engine.batch import BatchSearch
 
 #: Fault steps: counted and shown, but never required to be enabled (a budget of 0 disables them).
 FAULT_UNITS = ("lose", "duplicate", "crash", "restart", "partition_network", "heal")
@@ -120,3 +125,68 @@ class CountingModel:
         found = self._model.check_reachables(state)
         self.coverage.witnessed.update(found)
         return found
+
+
+
+class CoveringBatchSearch(BatchSearch):
+    """The batched search (engine/batch.py), also counting coverage from its recorded steps.
+
+    Each chunk of successors the batched engine computes is a list of (parent, step id) pairs, before
+    duplicates are dropped, and a step id stands for one recorded step, whose unit `CountingModel`
+    names. So per unit, taken = its successors, and enabled = the distinct parents with at least one:
+    what `CountingModel` counts on the interpreted engine, and the same figures for a run that
+    explores the same states (a complete BFS, or one cut by a depth bound; a run stopped by
+    --max-states, a time limit or a violation stops at a level's end here, mid-level there).
+    """
+
+    def __init__(self, *a: Any, **k: Any):
+        super().__init__(*a, **k)
+        self._namer = CountingModel(self.model)
+        self._names: list[str] = []  # unit names, by index
+        self._index: dict[str, int] = {}
+        self._unit_of = np.zeros((2, 0), dtype=np.int64)  # per step id: its unit, and "duplicate" or -1
+        self._taken = np.zeros(0, dtype=np.int64)
+        self._enabled = np.zeros(0, dtype=np.int64)
+
+    def _unit_index(self, name: str) -> int:
+        if name not in self._index:
+            self._index[name] = len(self._names)
+            self._names.append(name)
+        return self._index[name]
+
+    def _units_of_steps(self) -> np.ndarray:
+        """Returns, per step id recorded so far, its unit index and the "duplicate" unit's (or -1)."""
+        have = self._unit_of.shape[1]
+        if have < len(self.emits):
+            extra = [(self._unit_index(self._namer._unit(e.step)),
+                      self._unit_index("duplicate") if e.step.info and e.step.info.get("kind") == "dup" else -1)
+                     for e in self.emits[have:]]
+            self._unit_of = np.hstack([self._unit_of, np.array(extra, dtype=np.int64).T])
+            grow = len(self._names) - len(self._taken)
+            self._taken = np.concatenate([self._taken, np.zeros(grow, dtype=np.int64)])
+            self._enabled = np.concatenate([self._enabled, np.zeros(grow, dtype=np.int64)])
+        return self._unit_of
+
+    def _successor_chunks(self, cols, fps, lo, n, widen):
+        for item in super()._successor_chunks(cols, fps, lo, n, widen):
+            cpar, cem = item[4], item[5]
+            if len(cem):
+                unit_of = self._units_of_steps()
+                k = len(self._taken)
+                u = unit_of[:, cem].ravel()  # each successor's unit, then its second one (a duplicate's)
+                par = np.concatenate([cpar, cpar])
+                has = u >= 0
+                u, par = u[has], par[has]
+                self._taken += np.bincount(u, minlength=k)
+                self._enabled += np.bincount(np.unique(par * k + u) % k, minlength=k)
+            yield item
+
+    def coverage(self) -> Coverage:
+        """Returns the counts so far, as `CountingModel.coverage` holds them."""
+        cov = Coverage(units=units_of(self.model)[0], reachables=list(self.model.reachables()))
+        for i, name in enumerate(self._names):
+            if self._taken[i]:
+                cov.taken[name] += int(self._taken[i])
+                cov.enabled[name] += int(self._enabled[i])
+        cov.witnessed = set(cov.reachables) - self._unwitnessed
+        return cov

@@ -15,8 +15,9 @@ import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from .coverage import CountingModel, Coverage
+from .coverage import CountingModel, Coverage, CoveringBatchSearch
 from .dsl.expect import Expect, holds
 from .dsl.loader import load_module, spec_classes
 from .engine.options import Options
@@ -158,7 +159,6 @@ def run_check(path: Path, spec: str, exp: Expect) -> GateOutcome:
     """Runs one declared check: safety search with coverage counting, then liveness; judges the verdict."""
     from .api import load_model
     from .liveness import check_liveness
-    from .liveness.memo import remembering
 
     t0 = time.perf_counter()
     r, cov = None, None
@@ -169,11 +169,8 @@ def run_check(path: Path, spec: str, exp: Expect) -> GateOutcome:
         deadlock = exp.deadlock or exp.verdict == "deadlock"
         opts = Options(depth=exp.depth, max_states=exp.max_states, time_limit=exp.time_limit, deadlock=deadlock,
                        backend="interp")
-        counting = CountingModel(model)
         faults = getattr(model, "faults_text", None)
-        r = Search(counting, opts, faults=faults, spec_file=spec_file,
-                   memo=remembering(model, opts)).run()  # the liveness graph reuses its successors
-        cov = counting.coverage
+        r, cov = _safety_search(model, opts, faults, spec_file)
         if getattr(model, "liveness", None):
             check_liveness(model, opts, r, faults=faults, spec_file=spec_file)
         ok, msg = _judge(exp, r, cov)
@@ -181,6 +178,34 @@ def run_check(path: Path, spec: str, exp: Expect) -> GateOutcome:
     except ExplorerError as e:
         ok, msg, err = False, e.render(), e
     return GateOutcome(str(path), spec, exp, ok, msg, time.perf_counter() - t0, r, coverage=cov, error=err)
+
+
+def _safety_search(model: Any, opts: Options, faults: str | None, spec_file: str) -> tuple[Result, Coverage]:
+    """Runs the safety search with coverage counting: on the batched engine where `explore` would pick it
+    (plain specs; much faster on the large ones, e.g. raft's vote_rule=seed) and the run cannot stop
+    mid-level (no --max-states or time limit: coverage counts the same states on both engines), else on
+    the interpreted one."""
+    from .api import _use_batch
+    from .engine.batch import keep_warm
+    from .engine.leaves import Unbatchable
+    from .liveness.batch_graph import batchable
+    from .liveness.memo import remembering
+
+    auto = opts.but(backend="auto")
+    if opts.max_states is None and opts.time_limit is None and _use_batch(model, auto) and batchable(model):
+        # batchable: a plain spec, whose liveness graph the batched builder makes from the same tries (an
+        # actor spec's is built by the interpreted builder, from what the interpreted search keeps)
+        try:
+            search = CoveringBatchSearch(model, auto, faults=faults, spec_file=spec_file)
+            r = search.run()
+            keep_warm(model, search)  # its tries serve the liveness graph next
+            return r, search.coverage()
+        except Unbatchable:
+            pass  # e.g. a step the recorder cannot follow: the interpreted engine runs it from the start
+    counting = CountingModel(model)
+    r = Search(counting, opts, faults=faults, spec_file=spec_file,
+               memo=remembering(model, opts)).run()  # the liveness graph reuses its successors
+    return r, counting.coverage
 
 
 def only_properties(model, names: tuple[str, ...]) -> None:

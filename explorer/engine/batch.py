@@ -1303,6 +1303,15 @@ def _same(a: Any, b: Any) -> bool:
 _WARM: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
+def keep_warm(model: Any, search: BatchSearch) -> None:
+    """Keeps the batched search that just explored `model` for its liveness graph (`take_warm`), if it has any."""
+    if getattr(model, "liveness", None):
+        try:
+            _WARM[model] = search
+        except TypeError:  # a model that cannot be weakly referenced: nothing kept
+            pass
+
+
 def take_warm(model: Any) -> BatchSearch | None:
     """Returns (and forgets) the batched search that just explored `model`, for its memo tries; or None."""
     try:
