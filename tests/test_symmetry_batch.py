@@ -290,3 +290,15 @@ def test_ids_inside_sets_and_messages_count_the_same_orbits_batched_and_interpre
     _same(b, i)
     if b.result == "ok" and len(ids) < 4:
         assert b.distinct_states == _orbits_by_brute_force(Gossip, {"ids": ids, "max_msgs": max_msgs, "bad": bad}, ids)
+
+
+@pytest.mark.parametrize("spec, params, faults", [
+    ("quorum.py", {"r": 1, "w": 2}, None),  # stale read, 8 steps
+    ("threepc.py", {}, "partition=1"),  # atomicity broken, 7 steps
+    ("threepc.py", {"variant": "one_by_one"}, "crash=1,restart=0"),
+])
+def test_other_catalog_specs_that_declare_symmetry_count_the_same_orbits_batched(spec, params, faults):
+    from .conftest import SPECS
+
+    b, i = _both(SPECS / spec, params, faults)
+    _same(b, i)
