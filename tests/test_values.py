@@ -61,6 +61,16 @@ def test_a_frozen_dict_is_not_equal_to_other_kinds():
     assert freeze({"a": [1]}) == {"a": [1]} and freeze({"a": [1]}) != {"a": (1,)}
 
 
+def test_a_state_holding_a_set_and_one_holding_a_frozenset_fingerprint_apart_though_equal():
+    # FrozenSet equals frozenset (as in Python) but hashes apart: the stable_hash cache is keyed by
+    # (outer type, value), so with one hash a nested set and frozenset would share a fingerprint
+    with_set, with_frozenset = freeze({"a": {1}}), FrozenDict({"a": frozenset({1})})
+    assert with_set == with_frozenset and freeze({1}) == frozenset({1})
+    assert stable_hash(with_set) != stable_hash(with_frozenset)  # the cache holds with_set's now
+    assert stable_hash(FrozenDict({"a": frozenset({1})})) != stable_hash(freeze({"a": {1}}))
+    assert len({with_set: 1, with_frozenset: 2}) == 2
+
+
 def test_fingerprints_tell_a_dict_from_a_list_of_pairs_whatever_equality_says():
     assert stable_hash(freeze({"a": 1})) != stable_hash(freeze([("a", 1)]))
     assert stable_hash(freeze({"a": [1]})) != stable_hash(freeze({"a": (1,)}))

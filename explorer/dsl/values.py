@@ -88,6 +88,12 @@ class FrozenSet(frozenset):
 
     __slots__ = ()
 
+    # Equal to a frozenset with the same items (as set == frozenset in Python, so a frozen state compares
+    # with what a user writes, nested too) but hashed apart from it, on purpose: the hash caches (the
+    # stable_hash cache keyed by (type, value), the batched engine's codebooks) check the type of the
+    # outer value only, so {"a": {1}} and {"a": frozenset({1})}, which are different states (one thaws
+    # to a set), must not meet as equal keys with equal hashes there. A frozenset-compatible hash would
+    # give both one fingerprint (tests/test_values.py); equality stays Python's.
     def __hash__(self) -> int:
         return hash(("set", frozenset.__hash__(self)))
 
