@@ -218,9 +218,9 @@ def test_a_liveness_property_that_raises_falls_back_and_gets_the_interpreted_mes
         explorer.check(Divides)
 
 
-def test_actor_and_timed_specs_are_left_to_the_interpreted_builder():
+def test_timed_specs_are_left_to_the_interpreted_builder_and_actor_specs_are_not():
     model, _ = load_model("specs/twopc.py", {"n": 2}, None)
-    assert not batchable(model)
+    assert batchable(model)  # a delivery reads one message (choose_present): tests/test_batch_actors.py
     model, _ = load_model("specs/redis_lock.py", {"timing": True}, None)
     assert not batchable(model)
 
@@ -283,10 +283,12 @@ def test_the_safety_search_keeps_successors_only_where_the_interpreted_liveness_
     from explorer.engine.options import Options
     from explorer.liveness.memo import Remembering, remembering
 
+    timed, _ = load_model("specs/redis_lock.py", {"timing": True}, None)
+    assert isinstance(remembering(timed, Options()), Remembering)
+    assert remembering(timed, Options(strategy="random")) is None  # no liveness graph
+    assert remembering(timed, Options(symmetry=True)) is None
     actor, _ = load_model("specs/twopc.py", {"n": 2}, None)
-    assert isinstance(remembering(actor, Options()), Remembering)
-    assert remembering(actor, Options(strategy="random")) is None  # no liveness graph
-    assert remembering(actor, Options(symmetry=True)) is None
+    assert remembering(actor, Options()) is None  # the batched builder makes its graph
     plain, _ = load_model("specs/raft.py", {}, None)
     assert remembering(plain, Options()) is None  # the batched builder makes its graph
     safety_only, _ = load_model("specs/paxos.py", {}, None)

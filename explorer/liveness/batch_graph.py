@@ -35,18 +35,14 @@ class Fallback(Exception):
 
 
 def batchable(model: Any) -> bool:
-    """True for models the batched builder may try: plain specs (actor and timed specs are interpreted).
+    """True for models the batched builder may try: plain and actor specs (timed specs are interpreted).
 
-    Actor specs read the whole network in each step, so their tries hold one path per state and the
-    batched engine is slower there than the interpreted one (docs/performance.md).
+    Actor specs choose the message to deliver with `choose_present`, so a delivery's trie entry reads
+    one message, not the whole network (docs/performance.md, "Actor specs").
     """
     if getattr(model, "interpreted_only", False) or getattr(model, "action_invariants", None):
         return False
-    if not hasattr(model, "_ctx_ro") or not hasattr(model, "actions"):
-        return False
-    from ..actors.protocol import ProtocolModel
-
-    return not isinstance(model, ProtocolModel)
+    return hasattr(model, "_ctx_ro") and hasattr(model, "actions")
 
 
 @dataclass(frozen=True)
