@@ -97,7 +97,7 @@ when the machine is busy.
 """
 from explorer import Spec, action, choose, invariant, leads_to, param, require
 from explorer.dsl.expect import holds, violates
-from explorer.errors import SpecError
+from explorer.errors import UsageError
 from explorer.timed import TimedSpec
 from invariants.consensus import leader_completeness, log_matching, single_leader_per_term, state_machine_safety
 
@@ -315,7 +315,7 @@ class TimedRaft(Raft, TimedSpec):
 
     def init(self):
         if self.max_delay >= self.period:
-            raise SpecError(f"raft timing: max_delay {self.max_delay} >= period {self.period}",
+            raise UsageError(f"raft timing: max_delay {self.max_delay} >= period {self.period}",
                             hint="the model keeps one heartbeat in flight per follower: give max_delay < period")
         super().init()
         self.heard = {s: None for s in self.servers()}  # ghost: the term of the leader s last heard a heartbeat of

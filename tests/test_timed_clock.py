@@ -20,7 +20,7 @@ from explorer.timed.schedule import TimingError, constraints, solve, times_of
 from explorer.trace.dot import render_dot
 from explorer.trace.json_io import save_trace, trace_to_json
 from explorer.trace.text import render_text
-from tests.conftest import SPECS
+from tests.conftest import SPECS, explore
 
 LOCK = SPECS / "redis_lock.py"
 RAFT = SPECS / "raft.py"
@@ -345,6 +345,12 @@ def test_timed_raft_is_raft_by_name_and_the_untimed_default_is_unchanged():
     assert cls.build_model({"timing": True, "max_term": 1}).name == "Raft"
     assert cls.build_model({}).fields == cls.build_model({"timing": False}).fields
     assert "timers" not in cls.build_model({}).fields
+
+
+def test_raft_timed_refuses_a_delay_not_below_the_period_with_a_usage_error():
+    run = explore(RAFT, "--param", "timing=true", "--param", "max_delay=5")
+    assert run.code == 2, run
+    assert "raft.py:" in run.err and "max_delay 5.0 >= period 4.0" in run.err and "Traceback" not in run.text
 
 
 @pytest.mark.slow
