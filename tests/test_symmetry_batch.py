@@ -203,9 +203,9 @@ def test_the_cli_runs_symmetry_batched_and_counts_orbits():
     assert out["backend"] == "batch" and not out["warnings"]
 
 
-@pytest.mark.parametrize("spec, params, faults", [(TWOPHASE, {"n": 5}, None),
-                                                  (TWOPC, {"variant": "no_durable_log"}, "crash=1")])
-def test_workers_with_symmetry_give_the_one_process_counts_and_traces(spec, params, faults, monkeypatch):
+@pytest.mark.parametrize("spec, params, faults, counts", [(TWOPHASE, {"n": 5}, None, (1, 2, 3)),
+                                                          (TWOPC, {"variant": "no_durable_log"}, "crash=1", (1, 3))])
+def test_workers_with_symmetry_give_the_one_process_counts_and_traces(spec, params, faults, counts, monkeypatch):
     from explorer.engine.batch_symmetry import symmetric_search
     from explorer.engine.parallel import ParallelBatchSearch
     from explorer.engine.pool import PoolBatchSearch
@@ -213,7 +213,7 @@ def test_workers_with_symmetry_give_the_one_process_counts_and_traces(spec, para
     for cls in (ParallelBatchSearch, PoolBatchSearch):
         monkeypatch.setattr(cls, "min_parallel_frontier", 1)  # split every level
     runs = []
-    for workers in (1, 2, 3):
+    for workers in counts:
         model, _ = load_model(spec, params, faults)
         search = symmetric_search(model, Options(symmetry=True, backend="batch", workers=workers))
         runs.append((search.run(), search))
