@@ -50,6 +50,7 @@ def rows(limit: float) -> list[tuple[str, str, dict, str | None, dict]]:
     base = {"time_limit": limit, "max_violations": 1}
     return [
         ("twopc n=4 " + lf, "specs/twopc.py", {"n": 4}, lf, {**base}),
+        ("twopc n=4 " + lf + " --backend interp", "specs/twopc.py", {"n": 4}, lf, {**base, "backend": "interp"}),
         ("twopc n=4 " + lf + " --por", "specs/twopc.py", {"n": 4}, lf, {**base, "por": True}),
         ("twopc n=4 " + lf + " --symmetry", "specs/twopc.py", {"n": 4}, lf, {**base, "symmetry": True}),
         ("twopc n=3 " + lf, "specs/twopc.py", {"n": 3}, lf, {**base}),

@@ -718,13 +718,16 @@ class BatchSearch(Search):
         if not len(sub):
             return
         sk = keys[sub]
-        ukeys = np.unique(sk)
-        if len(ukeys) == 1:
-            self._eval(inner[int(ukeys[0])], idx[sub], cols, expand, sink)
+        lo = sk.min()
+        if lo == sk.max():
+            self._eval(inner[int(lo)], idx[sub], cols, expand, sink)
             return
-        order = np.argsort(sk, kind="stable")
+        if total <= 1 << 16 and sk.dtype.itemsize > 2:
+            sk = sk.astype(np.uint16)  # a radix sort
+        order = np.argsort(sk, kind="stable")  # one sort gives the groups and their keys (no np.unique)
         sorted_keys = sk[order]
-        starts = np.searchsorted(sorted_keys, ukeys)
+        starts = np.flatnonzero(np.concatenate(([True], sorted_keys[1:] != sorted_keys[:-1])))
+        ukeys = sorted_keys[starts]
         ends = np.append(starts[1:], len(sorted_keys))
         for k, a, b in zip(ukeys.tolist(), starts.tolist(), ends.tolist(), strict=True):
             self._eval(inner[k], idx[sub[order[a:b]]], cols, expand, sink)
