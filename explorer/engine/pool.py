@@ -217,7 +217,8 @@ class PoolBatchSearch(ParallelBatchSearch):
         as long as a worker's range: f * c_parent + e = (1 - f) / (w - 1) * c_worker."""
         cw = c_worker / (w - 1)
         f = (cw - e_parent) / (c_parent + cw) if c_parent + cw > 0 else 1.0 / w
-        self._share = min(0.7, max(0.05, f))
+        # halfway from the last share: a level that learns many memo entries on one side would swing it
+        self._share = min(0.7, max(0.05, (self._share + f) / 2))
 
     def _take(self, k: int, cols: np.ndarray, fps: np.ndarray, visited: np.ndarray, bounds: list[int],
               counts: np.ndarray, depth: int) -> tuple[np.ndarray, _Row, bool, float]:
