@@ -17,6 +17,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import explorer
 from explorer.dsl.loader import load_module, spec_classes
@@ -24,6 +26,7 @@ from explorer.engine.result import EXIT_SAFETY
 from explorer.errors import SpecError
 from explorer.replay import replay_file
 from explorer.symbolic import bmc
+from explorer.symbolic.lazy import ABSENT, LazyDict
 from explorer.symbolic.relation import SymbolicModel
 from explorer.trace.json_io import save_trace
 
@@ -105,3 +108,45 @@ def test_a_spec_that_cannot_be_mapped_is_refused_naming_the_field_and_why():
         SymbolicModel(cls.build_model({"variant": "lamport_converse"}, None))
     text = str(e.value)
     assert "events" in text and "symbolic number" in text and "no finite range" in text, text
+
+
+# ---------------------------------------------------------------------- LazyDict against a plain dict
+
+_OPS = st.lists(st.tuples(st.sampled_from(["get", "set", "del", "in", "iter", "items", "len", "pop"]),
+                          st.integers(0, 5), st.integers(0, 9)), max_size=25)
+
+
+@settings(max_examples=200, deadline=None)
+@given(start=st.dictionaries(st.integers(0, 5), st.integers(0, 9), max_size=6), sparse=st.booleans(), ops=_OPS)
+def test_a_lazy_dict_behaves_like_the_plain_dict_it_stands_for(start, sparse, ops):
+    """Whatever was read first, lookups, writes, deletes and the iteration order are a dict's."""
+    universe = sorted(set(start) | ({0, 1, 2, 3, 4, 5} if sparse else set()))
+    plain = {k: start[k] for k in universe if k in start}
+    if not sparse:
+        thunks = {k: (lambda k=k: start[k]) for k in universe}
+        lazy = LazyDict(thunks, False)
+    else:
+        thunks = {k: (lambda k=k: start.get(k, ABSENT)) for k in universe}
+        lazy = LazyDict(thunks, True, lambda k: k in start)
+    for op, k, v in ops:
+        if op == "get":
+            assert lazy.get(k, -1) == plain.get(k, -1)
+        elif op == "set" and (sparse or k in plain):
+            lazy[k] = plain[k] = v
+        elif op == "del" and (sparse or k in plain):
+            if k in plain:
+                del lazy[k], plain[k]
+            else:
+                with pytest.raises(KeyError):
+                    del lazy[k]
+        elif op == "in":
+            assert (k in lazy) == (k in plain)
+        elif op == "iter":
+            assert list(lazy) == list(plain)
+        elif op == "items":
+            assert lazy.items() == list(plain.items())
+        elif op == "len":
+            assert len(lazy) == len(plain)
+        elif op == "pop" and k in plain:
+            assert lazy.pop(k) == plain.pop(k)
+    assert lazy == plain and list(lazy) == list(plain)

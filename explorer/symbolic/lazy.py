@@ -54,6 +54,7 @@ class LazyDict(dict):
                  present: Callable[[Any], Any] | None = None):
         super().__init__()
         self._pending = dict(thunks)
+        self._order = list(thunks)  # the field's key order: iteration must not depend on what was read
         self._sparse = sparse
         self._present = present  # key -> SBool "this key is in the dict" (sparse dicts)
 
@@ -119,8 +120,13 @@ class LazyDict(dict):
         return dict.__contains__(self, k)
 
     def __setitem__(self, k: Any, v: Any) -> None:
+        was_there = k in self  # a sparse key's presence is decided (its value stays unread)
         self._pending.pop(k, None)
         dict.__setitem__(self, k, v)
+        if not was_there:  # a dict puts a new key last
+            if k in self._order:
+                self._order.remove(k)
+            self._order.append(k)
 
     def __delitem__(self, k: Any) -> None:
         self._resolve(k)
@@ -132,16 +138,23 @@ class LazyDict(dict):
 
     def setdefault(self, k: Any, default: Any = None) -> Any:
         self._resolve(k)
-        return dict.setdefault(self, k, default)
+        if not dict.__contains__(self, k):
+            self[k] = default
+        return dict.__getitem__(self, k)
 
     # -- whole-dict access: reads every leaf
     def _keys_fixed(self) -> bool:
         return not self._sparse or not self._pending
 
+    def _ordered(self) -> list:
+        have = [k for k in self._order if k in self._pending or dict.__contains__(self, k)]
+        known = set(self._order)
+        return have + [k for k in dict.keys(self) if k not in known]
+
     def __iter__(self):
         if not self._keys_fixed():
             self._resolve_all()
-        return iter(list(dict.keys(self)) + list(self._pending))
+        return iter(self._ordered())
 
     def keys(self):
         return list(self.__iter__())
@@ -155,16 +168,14 @@ class LazyDict(dict):
         return len(self) > 0
 
     def values(self):
-        self._resolve_all()
-        return dict.values(self)
+        return [v for _, v in self.items()]
 
     def items(self):
         self._resolve_all()
-        return dict.items(self)
+        return [(k, dict.__getitem__(self, k)) for k in self._ordered()]
 
     def copy(self) -> dict:
-        self._resolve_all()
-        return dict(dict.items(self))
+        return dict(self.items())
 
     def update(self, *a: Any, **kw: Any) -> None:
         for k, v in dict(*a, **kw).items():
@@ -183,9 +194,7 @@ class LazyDict(dict):
     __hash__ = None  # type: ignore[assignment]
 
     def __repr__(self) -> str:
-        self._resolve_all()
-        return dict.__repr__(self)
+        return repr(self.copy())
 
     def __reduce__(self):  # pragma: no cover - states are frozen from the leaves, never pickled
-        self._resolve_all()
-        return (dict, (dict(dict.items(self)),))
+        return (dict, (self.copy(),))
