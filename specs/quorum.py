@@ -119,6 +119,7 @@ class Quorum(Protocol):
             if not 1 <= v <= self.n:
                 raise SpecError(f"quorum.py: {name}={v} must be between 1 and n={self.n}",
                                 hint="e.g. --param n=3 --param r=2 --param w=2")
+        # replicas are interchangeable: --symmetry, and `explore boundary` keeps one state per orbit
         return {"c": Client(), **{rid: Replica(symmetric="r") for rid in self.replicas()}}
 
     @invariant
