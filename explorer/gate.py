@@ -182,7 +182,7 @@ def run_check(path: Path, spec: str, exp: Expect) -> GateOutcome:
 
 def _safety_search(model: Any, opts: Options, faults: str | None, spec_file: str) -> tuple[Result, Coverage]:
     """Runs the safety search with coverage counting: on the batched engine where `explore` would pick it
-    (plain specs; much faster on the large ones, e.g. raft's vote_rule=seed) and the run cannot stop
+    (plain and actor specs; much faster on the large ones, e.g. raft's vote_rule=seed) and the run cannot stop
     mid-level (no --max-states or time limit: coverage counts the same states on both engines), else on
     the interpreted one."""
     from .api import _use_batch
@@ -193,8 +193,8 @@ def _safety_search(model: Any, opts: Options, faults: str | None, spec_file: str
 
     auto = opts.but(backend="auto")
     if opts.max_states is None and opts.time_limit is None and _use_batch(model, auto) and batchable(model):
-        # batchable: a plain spec, whose liveness graph the batched builder makes from the same tries (an
-        # actor spec's is built by the interpreted builder, from what the interpreted search keeps)
+        # batchable: a plain or actor spec (not a timed one), whose liveness graph the batched builder
+        # then makes from the same tries
         try:
             search = CoveringBatchSearch(model, auto, faults=faults, spec_file=spec_file)
             r = search.run()
