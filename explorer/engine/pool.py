@@ -17,17 +17,24 @@ of workers. What makes it fast is what the parent does NOT do alone between two 
   gathers and rewrites the whole next frontier nor sorts it to merge the visited set;
 - the parent walks the invariant tries over its own range while the workers still work, learning
   what they miss, and skips its full check of the level when every range holds;
+- the parent merges a level's new fingerprints into its visited set during the next level, while
+  the workers work (at once when a checkpoint may save it at the next level start);
 - the split is balanced from measured CPU time: the parent takes a smaller share of the frontier
   so that its share plus the work only it does (sorting, columns, invariants) ends when the
   workers' ranges end.
+
+Levels from 512 states on are split (a split costs a few pipe messages). bench/workers.py --profile
+reports the CPU seconds per phase (EXPLORER_POOL_PROFILE); docs/performance.md has the figures.
 
 Each worker is forked at the first level big enough to split and lives until the search ends (a
 fork per level made every page the parent wrote a page copy). Per level it receives the client's
 codebooks (to extend its own in the same order, or start them afresh when they disagree, see
 cluster._sync), its frontier range, and either the whole visited set (first level, or after a
-level it missed) or just what it lacks. It answers as a per-level child does, with every step by
-value. Should it fail, the parent expands that range itself (which reproduces an error with its
-usual message and trace) and sends it the whole visited set next time.
+level it missed) or just what it lacks. It answers as a per-level child does, sending each step by
+value once (the parent keeps a map of its step ids). Should it fail, the parent expands that range
+itself (which reproduces an error with its usual message and trace) and sends it the whole visited
+set next time. Memory: each worker holds a copy of the visited set (8 B per state), which
+PoolMemoryGuard counts for --max-memory.
 """
 from __future__ import annotations
 
