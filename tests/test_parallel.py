@@ -215,8 +215,9 @@ def no_fallback(monkeypatch):
     return answers
 
 
+@pytest.mark.parametrize("seen_first", [True, False])
 def test_three_workers_keep_their_visited_sets_in_step_and_hand_in_columns(split_every_level, no_fallback,
-                                                                          monkeypatch):
+                                                                          monkeypatch, seen_first):
     """With 3 workers each worker lacks the other worker's new states: it must get them (or its visited
     set check fails and the parent redoes its range). The columns a worker hands in must equal the
     parent's own gather-and-write of them, level after level."""
@@ -231,6 +232,7 @@ def test_three_workers_keep_their_visited_sets_in_step_and_hand_in_columns(split
         return got
 
     monkeypatch.setattr(PoolBatchSearch, "_next_columns", check)
+    monkeypatch.setattr(PoolBatchSearch, "seen_first", seen_first)  # both ways of dropping the parent's states
     states, transitions = twophase_closed_form(5)
     r = explorer.check(TWOPHASE, params={"n": 5}, workers=3)
     assert (r.distinct_states, r.transitions) == (states, transitions)
@@ -261,8 +263,10 @@ class LateBad(Spec):
         return (self.x, self.y) != (11, 1) or "reached (11, 1)"
 
 
-@pytest.mark.parametrize("workers", [2, 3])
-def test_a_violation_in_a_workers_range_gives_the_one_process_trace(split_every_level, no_fallback, workers):
+@pytest.mark.parametrize("workers, seen_first", [(2, True), (3, False)])
+def test_a_violation_in_a_workers_range_gives_the_one_process_trace(split_every_level, no_fallback, workers,
+                                                                    seen_first, monkeypatch):
+    monkeypatch.setattr(PoolBatchSearch, "seen_first", seen_first)
     one = explorer.check(LateBad, max_violations=1)
     many = explorer.check(LateBad, workers=workers, max_violations=1)
     assert [v.property for v in one.violations] == ["not_there"]

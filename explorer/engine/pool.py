@@ -96,6 +96,7 @@ class PoolBatchSearch(ParallelBatchSearch):
     # 512 states on also splits the first levels' invariant learning (5,281 recorded runs of the
     # 6,816 at TwoPhase N = 8 happen in levels under 16,408 states), which one process did alone
     min_parallel_frontier = 512
+    seen_first: bool | None = None  # workers drop the parent's states before ordering: when here (None), always, never
 
     def __init__(self, model: Any, opts, **kw: Any):
         super().__init__(model, opts, **kw)
@@ -418,20 +419,33 @@ class PoolBatchSearch(ParallelBatchSearch):
         t1 = self._tally("worker: task and visited", t0)
         cols, parts = self._expand_range(cols, fps, self._vis, 0, len(fps), counts)
         t1 = self._tally("worker: range", t1)
-        seen = self._receive_seen(conn)
+        # the parent's range's fingerprints: when they are here already, drop them from each chunk (sorted,
+        # deduplicated by sorting) before ordering; else order first and drop them after, so that a
+        # worker never idles waiting for them while it has work to do (it matters on a loaded machine)
+        early = conn.poll() if self.seen_first is None else self.seen_first
+        seen = self._receive_seen(conn) if early else None
         t1 = time.process_time()
-        # each chunk's fingerprints are sorted (deduplicated by sorting): drop the parent's before ordering
-        parts = [(f[k], p[k], e[k]) for f, p, e in parts for k in [_absent(seen, f)]]
+        if seen is not None:
+            parts = [(f[k], p[k], e[k]) for f, p, e in parts for k in [_absent(seen, f)]]
         sorted_fps = parts[0][0] if len(parts) == 1 else None
         fp, par, em = self._finish_range(parts)
-        if sorted_fps is None:
-            sorted_fps = np.sort(fp)
         new_cols = None
         if cols.shape[0] == lv.n:
             new_cols = self._fit_dtype(cols[:, par])
             self._apply_writes(new_cols, em)
         t1 = self._tally("worker: drop, order, columns", t1)
-        all_hold = self._all_hold(cols, (fp, par, em), new_cols)
+        all_hold = self._all_hold(cols, (fp, par, em), new_cols)  # on a superset of the states kept: as good
+        if seen is None:
+            t2 = time.process_time()
+            seen = self._receive_seen(conn)
+            t1 += time.process_time() - t2
+            keep = _absent(seen, fp)
+            if not keep.all():
+                fp, par, em = fp[keep], par[keep], em[keep]
+                new_cols = None if new_cols is None else new_cols[:, keep]
+                sorted_fps = None if sorted_fps is None else sorted_fps[_absent(seen, sorted_fps)]
+        if sorted_fps is None:
+            sorted_fps = np.sort(fp)
         if len(sizes) != lv.n or any(len(v) != m for v, m in zip(lv.values, sizes, strict=True)):
             new_cols = None  # a value or leaf numbered here: the parent may number it otherwise
         steps = em.astype(np.int64)
