@@ -348,6 +348,8 @@ class BatchSearch(Search):
                 out.append((rec.events, _DISABLED, oracle, None))
                 prefix = _next_within(oracle, first)
                 continue
+            except ActionError:  # e.g. a message no handler takes: the interpreted run gives its trace
+                raise _ReRun() from None
             except (SpecError, Unbatchable):
                 raise
             except Exception:  # noqa: BLE001 - reproduced below by the interpreted engine for its message
