@@ -191,21 +191,24 @@ def _bmc_run(model: Any, sm: SymbolicModel, r: Result, depth: int, t0: float,
     s.add(*un.ranges(0), *sm.param_constraints(), un.init())
     per_depth: list[float] = []
     for k in range(depth + 1):
+        over = None
         if k > 0:
             s.add(*un.ranges(k, assumed=False), un.trans(k - 1))
             over = sm.overflow(un.frame(k))
-            if over is not None:
-                if s.check(over) != z3.unsat:
-                    return un, s, per_depth, "overflow"
-                s.add(*un.ranges(k))
         tk = time.perf_counter()
-        res = s.check(z3.Not(un.all_inv(k)))
+        bad = z3.Not(un.all_inv(k))
+        res = s.check(bad if over is None else z3.Or(bad, over))  # one query: a violation or a count over its cap
         per_depth.append(round(time.perf_counter() - tk, 4))
         r.depth = k
         if progress:
             progress(f"bmc: depth {k} checked ({per_depth[-1]:.2f}s)")
         if res == z3.sat:
-            return un, s, per_depth, (k, s.model())
+            m = s.model()
+            if over is not None and z3.is_true(m.eval(over, model_completion=True)):
+                return un, s, per_depth, "overflow"
+            return un, s, per_depth, (k, m)
+        if over is not None:  # unsat: no state reachable in k steps exceeds a cap, so the caps hide nothing
+            s.add(*un.ranges(k))
         if res == z3.unknown:
             r.stop_reason = "solver_unknown"
             break
