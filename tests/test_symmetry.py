@@ -188,11 +188,13 @@ def test_symmetry_keeps_the_verdict_of_every_declared_check_of_a_spec_that_decla
     assert safety(on) == safety(off)
 
 
-def test_a_trace_found_under_symmetry_is_a_real_run_that_replays():
+@pytest.mark.parametrize("backend", ["interp", "batch"])
+def test_a_trace_found_under_symmetry_is_a_real_run_that_replays(backend):
     from .conftest import TWOPC
 
     model, _ = load_model(TWOPC, {"variant": "no_durable_log"}, "crash=1")
-    r = run_model(model, Options(symmetry=True))
+    r = run_model(model, Options(symmetry=True, backend=backend))
+    assert r.backend == backend
     assert r.violations and r.violations[0].property == "atomicity"
     t = r.violations[0].trace
     state = next(s for s, st_ in model.initial_states() if st_.decisions == t.init_decisions)

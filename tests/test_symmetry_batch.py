@@ -61,19 +61,7 @@ def test_the_twopc_actor_spec_runs_batched_with_symmetry_and_counts_the_same_orb
     assert b.distinct_states < explorer.check(TWOPC, params={"n": 3}).distinct_states
 
 
-def test_a_trace_found_by_the_batched_symmetry_engine_is_a_real_run_that_replays():
-    model, _ = load_model(TWOPC, {"variant": "no_durable_log"}, "crash=1")
-    r = run_model(model, Options(symmetry=True, backend="batch"))
-    assert r.backend == "batch"
-    assert r.violations and r.violations[0].property == "atomicity"
-    t = r.violations[0].trace
-    state = next(s for s, st_ in model.initial_states() if st_.decisions == t.init_decisions)
-    for step in t.steps:
-        nxt = model.replay(state, step.action, step.decisions)
-        assert nxt is not None, step.label
-        state = nxt[0]
-        assert model.as_dict(state) == dict(step.state)
-    assert not dict(model.check_invariants(state))["atomicity"].holds
+# Replay of a batched symmetric trace: tests/test_symmetry.py (parametrized over both engines).
 
 
 class Tally(Spec):
