@@ -100,10 +100,13 @@ def test_bmc_agrees_with_the_explicit_engine_or_refuses_the_spec_by_name(stem, c
             _run(cls, chk, engine="bmc", depth=1)  # the refusal comes while deriving the relation
         except SpecError as e:
             text = str(e)
-            if kind == "actor" and "timed spec" in text:
+            if "timed spec" in text and "zones" in text:  # a timed mode of it (raft timing=true, timed actors)
                 return
-            named = TOO_BRANCHY.get(stem, "field") if kind == "plain" else "action"
-            assert named in text and ("paths" in text or "field" in text or "action" in text), text
+            if kind == "plain":
+                named = TOO_BRANCHY.get(stem, "field") in text
+            else:  # an actor spec is refused naming the handler that forks, or a field (cap's network)
+                named = "action" in text or "field" in text
+            assert named and ("paths" in text or "field" in text or "action" in text), text
             return
         _agree(cls, chk)
         return
