@@ -11,7 +11,7 @@ import pytest
 import explorer
 from explorer import Node, Protocol, invariant, timer
 from explorer.trace.html import render_html
-from explorer.trace.json_io import load_trace, trace_from_json
+from explorer.trace.json_io import load_trace, trace_from_json, trace_to_json
 from explorer.trace.mermaid import render_mermaid
 from explorer.trace.text import render_text
 
@@ -148,3 +148,23 @@ def test_the_cli_prints_the_warning_on_one_line():
     run = explore(SPECS / "redis_lock.py", "--param", "timing=true", "--backend", "batch")
     lines = [ln for ln in (run.out + run.err).splitlines() if "timed spec" in ln]
     assert run.code == 0 and len(lines) == 1 and lines[0].startswith("warning: batched engine not used")
+
+
+def test_the_text_trace_says_what_each_step_did_to_the_clocks_not_two_zones():
+    """A zone is a line of difference constraints; the text shows fired/armed/cancelled per step instead
+    (the step's time says when), and the initial state lists the armed timers with their delays."""
+    r = explorer.check(SPECS / "raft.py", params={"timing": True, "max_term": 1, "period": 9})
+    v = next(v for v in r.violations if v.property == "leader_not_disrupted")
+    text = render_text(v.trace)
+    assert "Zone(" not in text
+    assert "    timers: election 1 (10..20), election 2 (10..20), election 3 (10..20)\n" in text
+    assert "1. t = 10.0: timeout(s=1)\n    timers: election 1 fired; armed election 1 (10..20)\n" in text
+    assert "beat 1 fired; armed heartbeat 1->2 (0..1); armed heartbeat 1->3 (0..1); armed beat 1 (9)" in text
+    last = text.split(f"{v.trace.length}. t = ", 1)[1]
+    assert last.startswith("20.2: timeout(s=2)\n    timers: election 2 fired; armed election 2 (10..20)\n")
+    assert "Zone(election 1" in json.dumps(trace_to_json(v.trace))  # the exact zone stays in the JSON
+
+
+def test_an_untimed_trace_keeps_its_fields_as_they_are():
+    text = render_text(trace_from_json(load_trace(UNTIMED)))
+    assert " t = " not in text and "fired" not in text

@@ -24,3 +24,53 @@ def step_times(trace: Any) -> dict[int, str]:
 
     times = times_of(trace) or []
     return {i: f"t = {_fmt(x)}" for i, x in enumerate(times)}
+
+
+MARK = "mark "  # explorer.timed.clock.MARK_PREFIX: the clock of a local-clock mark (not imported: no Z3 here)
+
+
+def timing_summary(ops: Any) -> str:
+    """Returns what a step did to the clocks in words ("election 1 fired; armed election 1 (10..20)").
+
+    A text trace shows this instead of the zone before and after: the zone is exact but a line of
+    difference constraints per step, and each step's concrete time ("t = 10.2") already says when.
+    The zone itself stays in the JSON and ITF files.
+    """
+    parts = []
+    for op in ops or ():
+        kind, name = op[0], str(op[1])
+        mark = name.startswith(MARK)
+        shown = name[len(MARK):] if mark else name
+        if kind == "start":
+            lo, hi = op[2], op[3] if len(op) > 3 else None
+            if mark:
+                parts.append(f"marked {shown} on the local clock")
+            else:
+                parts.append(f"armed {shown} ({lo}..{'' if hi is None else hi})" if hi != lo else f"armed {shown} ({lo})")
+        elif kind == "fire":
+            parts.append(f"{shown} fired")
+        elif kind == "cancel":
+            parts.append(f"forgot mark {shown}" if mark else f"cancelled {shown}")
+        elif kind in ("le", "ge"):
+            parts.append(f"real time since {shown} {'<=' if kind == 'le' else '>='} {op[2]}")
+    return "; ".join(parts)
+
+
+def armed_summary(zone: Any) -> str | None:
+    """Returns the armed timers of a zone as "election 1 (0..20), ..." or None if `zone` is not a Zone."""
+    timers = getattr(zone, "timers", None)
+    if not isinstance(timers, tuple):
+        return None
+    if not timers:
+        return "(none armed)"
+    rows = []
+    for name, lo, hi in timers:
+        if name.startswith(MARK):
+            rows.append(f"mark {name[len(MARK):]}")
+        else:
+            rows.append(f"{name} ({_num(lo)})" if hi == lo else f"{name} ({_num(lo)}..{'' if hi is None else _num(hi)})")
+    return ", ".join(rows)
+
+
+def _num(x: Any) -> str:
+    return str(int(x)) if x == int(x) else str(float(x))

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from ..dsl.values import FrozenList, show
-from ..timed.show import step_times
+from ..timed.show import armed_summary, step_times, timing_summary
 from .model import Trace
 
 _ANSI = {"bold": "1", "dim": "2", "red": "31", "green": "32", "yellow": "33", "cyan": "36"}
@@ -26,10 +26,11 @@ def render_text(trace: Trace, color: bool = False) -> str:
     out = _header(trace, c)
     out.append("")
     out.append(c("bold", "Initial state"))
-    for name in _ordered(trace.fields, trace.initial):
-        out.extend(_full(name, trace.initial[name]))
-    width = len(str(len(trace.steps)))
     times = step_times(trace)  # timed specs: "t = 10.0: " before each step (explorer.timed)
+    for name in _ordered(trace.fields, trace.initial):
+        armed = armed_summary(trace.initial[name]) if name == "timers" and times else None
+        out.extend([f"    timers: {armed}"] if armed is not None else _full(name, trace.initial[name]))
+    width = len(str(len(trace.steps)))
     for step in trace.steps:
         if trace.loop_start is not None and step.index == trace.loop_start:
             out.append("")
@@ -39,6 +40,10 @@ def render_text(trace: Trace, color: bool = False) -> str:
         out.append(c("bold", f"{step.index:>{width}}. ") + at + c("cyan", step.label))
         for name in _ordered(trace.fields, step.changes):
             old, new = step.changes[name]
+            if name == "timers" and times:  # what the step did to the clocks, not two zones (JSON keeps them)
+                did = timing_summary(step.info.get("timing"))
+                out.extend([c.delta(f"    timers: {did}")] if did else [])
+                continue
             out.extend(c.delta(line) for line in change_lines(name, old, new))
     if trace.loop_start is not None:
         out.append(c("yellow", f"--- back to the state before step {trace.loop_start} ---"))
