@@ -23,7 +23,7 @@ from typing import Any
 from ..dsl.values import show
 from ..timed.show import step_times
 from .model import Trace, TraceStep
-from .text import change_lines, messages_of, show_field, verdict_line
+from .text import change_lines, messages_of, show_field, step_change_lines, verdict_line
 
 #: Above this many steps `render_svg` refuses: dot's layout time grows faster than linearly.
 MAX_RENDER_STEPS = 200
@@ -510,7 +510,7 @@ def _state_chain(trace: Trace) -> str:
     times = step_times(t)  # timed specs: "t = 10.0" in each box's head (explorer.timed)
     boxes = [(0, "initial state" + (f", {times[0]}" if times else ""), rows0)]
     for s in t.steps:
-        rows = [r.strip() for f in t.fields if f in s.changes for r in change_lines(f, *s.changes[f], indent="")]
+        rows = [r.strip() for r in step_change_lines(t, s, indent="")]
         at = f"{times[s.index]}: " if s.index in times else ""
         boxes.append((s.index, f"{s.index}. {at}{s.label}", rows or ["(nothing changed)"]))
     for i, head, rows in boxes:

@@ -13,7 +13,7 @@ from typing import Any
 from ..dsl.values import show
 from ..timed.show import step_times
 from .model import Trace
-from .text import change_lines, messages_of, verdict_line
+from .text import change_lines, messages_of, show_field, step_change_lines, verdict_line
 
 
 def _t(text: Any) -> str:
@@ -41,11 +41,11 @@ def render_mermaid(trace: Trace) -> str:
 
     if not _is_actor_trace(t):
         out.append("    participant system")
-        first = "; ".join(f"{f} = {show(t.initial[f])}" for f in t.fields if f in t.initial)
+        first = "; ".join(f"{f} = {show_field(f, t.initial[f])}" for f in t.fields if f in t.initial)
         at = f", {times[0]}" if 0 in times else ""
         out.append(f"    Note over system: initial state{_t(at)}<br/>{_t(first)}")
         for s in t.steps:
-            rows = [r.strip() for f in t.fields if f in s.changes for r in change_lines(f, *s.changes[f], indent="")]
+            rows = [r.strip() for r in step_change_lines(t, s, indent="")]
             out.append(f"    Note over system: {_t(num(s.index))} {_t(s.label)}<br/>{'<br/>'.join(_t(r) for r in rows)}")
         out += _verdict(t, ["system"])
         return "\n".join(out) + "\n"

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from ..dsl.values import FrozenList, show
-from ..timed.show import armed_summary, step_times, timing_summary
+from ..timed.show import armed_summary, is_timed, step_times, timing_summary
 from .model import Trace
 
 _ANSI = {"bold": "1", "dim": "2", "red": "31", "green": "32", "yellow": "33", "cyan": "36"}
@@ -28,7 +28,7 @@ def render_text(trace: Trace, color: bool = False) -> str:
     out.append(c("bold", "Initial state"))
     times = step_times(trace)  # timed specs: "t = 10.0: " before each step (explorer.timed)
     for name in _ordered(trace.fields, trace.initial):
-        armed = armed_summary(trace.initial[name]) if name == "timers" and times else None
+        armed = armed_summary(trace.initial[name]) if name == "timers" else None
         out.extend([f"    timers: {armed}"] if armed is not None else _full(name, trace.initial[name]))
     width = len(str(len(trace.steps)))
     for step in trace.steps:
@@ -38,18 +38,30 @@ def render_text(trace: Trace, color: bool = False) -> str:
         out.append("")
         at = f"{times[step.index]}: " if step.index in times else ""
         out.append(c("bold", f"{step.index:>{width}}. ") + at + c("cyan", step.label))
-        for name in _ordered(trace.fields, step.changes):
-            old, new = step.changes[name]
-            if name == "timers" and times:  # what the step did to the clocks, not two zones (JSON keeps them)
-                did = timing_summary(step.info.get("timing"))
-                out.extend([c.delta(f"    timers: {did}")] if did else [])
-                continue
-            out.extend(c.delta(line) for line in change_lines(name, old, new))
+        out.extend(c.delta(line) for line in step_change_lines(trace, step))
     if trace.loop_start is not None:
         out.append(c("yellow", f"--- back to the state before step {trace.loop_start} ---"))
     out.append("")
     out.extend(_verdict(trace, c))
     return "\n".join(out) + "\n"
+
+
+def step_change_lines(trace: Trace, step: Any, indent: str = "    ") -> list[str]:
+    """Returns the lines of every field a step changed, in field order.
+
+    A timed spec's zone (`timers`) is shown as what the step did to the clocks ("election 1 fired;
+    armed election 1 (10..20)"), not as the zone before and after: those are a line of difference
+    constraints each, and the step's concrete time already says when. JSON and ITF keep the zone.
+    """
+    timed = is_timed(trace)
+    out: list[str] = []
+    for name in _ordered(trace.fields, step.changes):
+        if name == "timers" and timed:
+            did = timing_summary(step.info.get("timing"))
+            out += [f"{indent}timers: {did}"] if did else []
+            continue
+        out += change_lines(name, *step.changes[name], indent=indent)
+    return out
 
 
 def change_lines(name: str, old: Any, new: Any, indent: str = "    ") -> list[str]:
@@ -132,6 +144,9 @@ def verdict_line(trace: Trace) -> str:
 
 def show_field(name: str, value: Any) -> str:
     """Returns a field's value in readable form (a network as its list of messages)."""
+    armed = armed_summary(value) if name == "timers" else None  # a zone: its armed timers and their delays
+    if armed is not None:
+        return armed
     msgs = messages_of(value) if name == "network" else None
     if msgs is not None:
         if not msgs:
