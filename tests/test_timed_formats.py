@@ -10,6 +10,7 @@ import pytest
 
 import explorer
 from explorer import Node, Protocol, invariant, timer
+from explorer.trace.dot import render_dot
 from explorer.trace.html import render_html
 from explorer.trace.json_io import load_trace, trace_from_json, trace_to_json
 from explorer.trace.mermaid import render_mermaid
@@ -163,6 +164,8 @@ def test_the_text_trace_says_what_each_step_did_to_the_clocks_not_two_zones():
     last = text.split(f"{v.trace.length}. t = ", 1)[1]
     assert last.startswith("20.2: timeout(s=2)\n    timers: election 2 fired; armed election 2 (10..20)\n")
     assert "Zone(election 1" in json.dumps(trace_to_json(v.trace))  # the exact zone stays in the JSON
+    for chart in (render_dot(v.trace), render_mermaid(v.trace), render_html(v.trace)):  # and the charts read alike
+        assert "Zone(" not in chart and "election 2 fired" in chart and "armed election 2 (10..20)" in chart
 
 
 def test_an_untimed_trace_keeps_its_fields_as_they_are():
