@@ -76,7 +76,7 @@ def _agree(cls, chk) -> None:
         shorter = _run(cls, chk, engine="bmc", depth=v.length - 1)
         assert shorter.result == "ok", "BMC found a counterexample shorter than BFS's shortest"
     else:
-        assert bfs.result == "ok" and bfs.complete
+        assert bfs.complete and all(v.kind == "liveness" for v in bfs.violations)
         bmc = _run(cls, chk, engine="bmc", depth=bfs.depth)
         assert bmc.result == "ok" and bmc.symbolic["proved_up_to_depth"] == bfs.depth
 
