@@ -81,6 +81,8 @@ def normalise(steps):
 
 
 def zone_allows(steps) -> bool:
+    """Replays each step's timer ops on a Zone (start, fire, cancel, a clock read's le/ge bound); False
+    as soon as one is impossible. tests/test_timed_clock.py uses it too."""
     z = Zone()
     for ops in steps:
         for op in ops:
@@ -88,10 +90,12 @@ def zone_allows(steps) -> bool:
                 z = z.start(op[1], F(op[2]), None if op[3] is None else F(op[3]))
             elif op[0] == "fire":
                 z = z.fire(op[1])
-                if z is None:
-                    return False
-            else:
+            elif op[0] == "cancel":
                 z = z.cancel(op[1])
+            else:
+                z = z.bound(op[1], op[0], F(op[2]))
+            if z is None:
+                return False
         z = z.settle()
     return True
 

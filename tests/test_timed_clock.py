@@ -21,6 +21,7 @@ from explorer.trace.dot import render_dot
 from explorer.trace.json_io import save_trace, trace_to_json
 from explorer.trace.text import render_text
 from tests.conftest import SPECS, explore
+from tests.test_timed import zone_allows
 
 LOCK = SPECS / "redis_lock.py"
 RAFT = SPECS / "raft.py"
@@ -93,22 +94,6 @@ def program(raw):
                     armed.discard(op[1])
         out.append(kept)
     return out
-
-
-def zone_allows(steps) -> bool:
-    z = Zone()
-    for ops in steps:
-        for op in ops:
-            if op[0] == "start":
-                z = z.start(op[1], F(op[2]), None if op[3] is None else F(op[3]))
-            elif op[0] == "fire":
-                z = z.fire(op[1])
-            else:
-                z = z.bound(op[1], op[0], F(op[2]))
-            if z is None:
-                return False
-        z = z.settle()
-    return True
 
 
 def reads_hold(steps, times) -> bool:
