@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from .clock import MARK_PREFIX  # the clock of a local-clock mark (clock.py imports no Z3)
+
 
 def is_timed(trace: Any) -> bool:
     """Says whether a trace comes from a timed spec (a step touched a timer, or timers were armed in init)."""
@@ -26,7 +28,6 @@ def step_times(trace: Any) -> dict[int, str]:
     return {i: f"t = {_fmt(x)}" for i, x in enumerate(times)}
 
 
-MARK = "mark "  # explorer.timed.clock.MARK_PREFIX: the clock of a local-clock mark (not imported: no Z3 here)
 
 
 def timing_summary(ops: Any) -> str:
@@ -39,8 +40,8 @@ def timing_summary(ops: Any) -> str:
     parts = []
     for op in ops or ():
         kind, name = op[0], str(op[1])
-        mark = name.startswith(MARK)
-        shown = name[len(MARK):] if mark else name
+        mark = name.startswith(MARK_PREFIX)
+        shown = name[len(MARK_PREFIX):] if mark else name
         if kind == "start":
             lo, hi = op[2], op[3] if len(op) > 3 else None
             if mark:
@@ -65,8 +66,8 @@ def armed_summary(zone: Any) -> str | None:
         return "(none armed)"
     rows = []
     for name, lo, hi in timers:
-        if name.startswith(MARK):
-            rows.append(f"mark {name[len(MARK):]}")
+        if name.startswith(MARK_PREFIX):
+            rows.append(f"mark {name[len(MARK_PREFIX):]}")
         else:
             rows.append(f"{name} ({_num(lo)})" if hi == lo else f"{name} ({_num(lo)}..{'' if hi is None else _num(hi)})")
     return ", ".join(rows)
