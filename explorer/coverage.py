@@ -127,7 +127,6 @@ class CountingModel:
         return found
 
 
-
 class CoveringBatchSearch(BatchSearch):
     """The batched search (engine/batch.py), also counting coverage from its recorded steps.
 
