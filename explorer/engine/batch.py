@@ -25,6 +25,7 @@ from ..dsl.model import _Ctx
 from ..dsl.values import FrozenDict, UnfreezableValue, freeze, thaw
 from ..errors import ActionError, SpecError
 from . import checkpoint, diskstore
+from .fingerprint import absent
 from .leaves import ABSENT, Leaves, SchemaChanged, Unbatchable
 from .model import Step
 from .search import ROOT, Search, _Stop, violation_key
@@ -1269,13 +1270,7 @@ def _merge_sorted(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 def _unseen(visited: Any, ufp: np.ndarray) -> np.ndarray:
     """Mask of the sorted distinct fingerprints `ufp` not in `visited` (an array, or diskstore.DiskVisited)."""
-    if type(visited) is not np.ndarray:
-        return visited.unseen(ufp)
-    if not len(visited):
-        return np.ones(len(ufp), dtype=bool)
-    pos = np.searchsorted(visited, ufp)
-    pos[pos == len(visited)] = 0
-    return visited[pos] != ufp
+    return absent(visited, ufp) if type(visited) is np.ndarray else visited.unseen(ufp)
 
 
 def _merge_visited(visited: Any, new: np.ndarray) -> Any:

@@ -36,6 +36,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import UsageError
+from .fingerprint import absent
 
 BLOCK = 1 << 20  # visited fingerprints read at a time (8 MiB)
 CHUNK_CANDIDATES = 1 << 19  # successors computed at once with --disk (the in-memory engine uses 2^21)
@@ -171,9 +172,7 @@ class DiskVisited:
             for k, v in self._blocks(f, wanted):
                 a, b = int(cut[k]), int(cut[k + 1])
                 sub = q[a:b]
-                pos = np.searchsorted(v, sub)
-                pos[pos == len(v)] = 0
-                new[a:b] = v[pos] != sub
+                new[a:b] = absent(v, sub)
         return new
 
     def merged(self, b: np.ndarray) -> DiskVisited:

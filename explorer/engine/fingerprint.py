@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from ..dsl.values import FrozenDict, mix64, stable_hash
 
 _DICT_MARK = 0x9E3779B97F4A7C15
@@ -61,3 +63,12 @@ class Fingerprinter:
             if v is not o:
                 fp ^= fh(i, o) ^ fh(i, v)
         return fp
+
+
+def absent(sorted_fps: np.ndarray, fps: np.ndarray) -> np.ndarray:
+    """Mask of the fingerprints `fps` that are not in the sorted array `sorted_fps` (one binary search each)."""
+    if not len(sorted_fps):
+        return np.ones(len(fps), dtype=bool)
+    pos = np.searchsorted(sorted_fps, fps)
+    pos[pos == len(sorted_fps)] = 0
+    return sorted_fps[pos] != fps

@@ -29,6 +29,7 @@ import numpy as np
 
 from ..errors import UsageError
 from .batch import BatchSearch, _merge_sorted
+from .fingerprint import absent
 from .leaves import ABSENT, SchemaChanged
 
 
@@ -214,9 +215,7 @@ class ParallelBatchSearch(BatchSearch):
         keep = []
         for j, (fp, par, em) in enumerate(rows):
             if j and len(seen) and len(fp):
-                pos = np.searchsorted(seen, fp)
-                pos[pos == len(seen)] = 0
-                new = seen[pos] != fp
+                new = absent(seen, fp)
                 fp, par, em = fp[new], par[new], em[new]
             keep.append((fp, par, em))
             if seen is None:

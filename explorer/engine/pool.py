@@ -50,6 +50,7 @@ import numpy as np
 
 from .batch import BatchSearch
 from .cluster import Codebooks, _sync
+from .fingerprint import absent
 from .leaves import ABSENT, Leaves
 from .memory import STOP_FRACTION, MemoryGuard, rss_bytes
 from .parallel import ParallelBatchSearch, RangeResult, step_by_value
@@ -278,9 +279,9 @@ class PoolBatchSearch(ParallelBatchSearch):
             row = rows[j]
             keep = None
             if not row.filtered:
-                keep = _absent(seen0, row.fps)
+                keep = absent(seen0, row.fps)
             if later is not None:
-                more = _absent(later, row.fps)
+                more = absent(later, row.fps)
                 keep = more if keep is None else keep & more
             if keep is not None and not keep.all():
                 row = rows[j] = row.masked(keep)
@@ -426,7 +427,7 @@ class PoolBatchSearch(ParallelBatchSearch):
         seen = self._receive_seen(conn) if early else None
         t1 = time.process_time()
         if seen is not None:
-            parts = [(f[k], p[k], e[k]) for f, p, e in parts for k in [_absent(seen, f)]]
+            parts = [(f[k], p[k], e[k]) for f, p, e in parts for k in [absent(seen, f)]]
         sorted_fps = parts[0][0] if len(parts) == 1 else None
         fp, par, em = self._finish_range(parts)
         new_cols = None
@@ -439,11 +440,11 @@ class PoolBatchSearch(ParallelBatchSearch):
             t2 = time.process_time()
             seen = self._receive_seen(conn)
             t1 += time.process_time() - t2
-            keep = _absent(seen, fp)
+            keep = absent(seen, fp)
             if not keep.all():
                 fp, par, em = fp[keep], par[keep], em[keep]
                 new_cols = None if new_cols is None else new_cols[:, keep]
-                sorted_fps = None if sorted_fps is None else sorted_fps[_absent(seen, sorted_fps)]
+                sorted_fps = None if sorted_fps is None else sorted_fps[absent(seen, sorted_fps)]
         if sorted_fps is None:
             sorted_fps = np.sort(fp)
         if len(sizes) != lv.n or any(len(v) != m for v, m in zip(lv.values, sizes, strict=True)):
@@ -458,15 +459,6 @@ class PoolBatchSearch(ParallelBatchSearch):
         self._tally("worker: invariants", t1)
         res.cpu = time.process_time() - t0
         return res
-
-
-def _absent(sorted_fps: np.ndarray, fps: np.ndarray) -> np.ndarray:
-    """Mask of `fps` not in the sorted array."""
-    if not len(sorted_fps):
-        return np.ones(len(fps), dtype=bool)
-    pos = np.searchsorted(sorted_fps, fps)
-    pos[pos == len(sorted_fps)] = 0
-    return sorted_fps[pos] != fps
 
 
 def _union(*arrays: np.ndarray) -> np.ndarray:
