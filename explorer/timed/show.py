@@ -47,7 +47,7 @@ def timing_summary(ops: Any) -> str:
             if mark:
                 parts.append(f"marked {shown} on the local clock")
             else:
-                parts.append(f"armed {shown} ({lo}..{'' if hi is None else hi})" if hi != lo else f"armed {shown} ({lo})")
+                parts.append(f"armed {shown} {_delay(lo, hi)}")
         elif kind == "fire":
             parts.append(f"{shown} fired")
         elif kind == "cancel":
@@ -69,8 +69,13 @@ def armed_summary(zone: Any) -> str | None:
         if name.startswith(MARK_PREFIX):
             rows.append(f"mark {name[len(MARK_PREFIX):]}")
         else:
-            rows.append(f"{name} ({_num(lo)})" if hi == lo else f"{name} ({_num(lo)}..{'' if hi is None else _num(hi)})")
+            rows.append(f"{name} {_delay(_num(lo), None if hi is None else _num(hi))}")
     return ", ".join(rows)
+
+
+def _delay(lo: str, hi: str | None) -> str:
+    """A timer's delay as written: "(9)" exactly, "(10..20)" a range, "(0..)" no deadline."""
+    return f"({lo})" if hi == lo else f"({lo}..{'' if hi is None else hi})"
 
 
 def _num(x: Any) -> str:
