@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..dsl.values import show
-from ..timed.show import step_times
+from ..timed.show import is_timed, step_times
 from .model import Trace, TraceStep
 from .text import change_lines, messages_of, show_field, step_change_lines, verdict_line
 
@@ -509,8 +509,9 @@ def _state_chain(trace: Trace) -> str:
     rows0 = [f"{f} = {show_field(f, t.initial[f])}" for f in t.fields if f in t.initial]
     times = step_times(t)  # timed specs: "t = 10.0" in each box's head (explorer.timed)
     boxes = [(0, "initial state" + (f", {times[0]}" if times else ""), rows0)]
+    timed = is_timed(t)
     for s in t.steps:
-        rows = [r.strip() for r in step_change_lines(t, s, indent="")]
+        rows = [r.strip() for r in step_change_lines(t, s, indent="", timed=timed)]
         at = f"{times[s.index]}: " if s.index in times else ""
         boxes.append((s.index, f"{s.index}. {at}{s.label}", rows or ["(nothing changed)"]))
     for i, head, rows in boxes:

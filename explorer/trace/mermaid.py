@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..dsl.values import show
-from ..timed.show import step_times
+from ..timed.show import is_timed, step_times
 from .model import Trace
 from .text import change_lines, messages_of, show_field, step_change_lines, verdict_line
 
@@ -44,8 +44,9 @@ def render_mermaid(trace: Trace) -> str:
         first = "; ".join(f"{f} = {show_field(f, t.initial[f])}" for f in t.fields if f in t.initial)
         at = f", {times[0]}" if 0 in times else ""
         out.append(f"    Note over system: initial state{_t(at)}<br/>{_t(first)}")
+        timed = is_timed(t)
         for s in t.steps:
-            rows = [r.strip() for r in step_change_lines(t, s, indent="")]
+            rows = [r.strip() for r in step_change_lines(t, s, indent="", timed=timed)]
             out.append(f"    Note over system: {_t(num(s.index))} {_t(s.label)}<br/>{'<br/>'.join(_t(r) for r in rows)}")
         out += _verdict(t, ["system"])
         return "\n".join(out) + "\n"

@@ -31,6 +31,7 @@ def render_text(trace: Trace, color: bool = False) -> str:
         armed = armed_summary(trace.initial[name]) if name == "timers" else None
         out.extend([f"    timers: {armed}"] if armed is not None else _full(name, trace.initial[name]))
     width = len(str(len(trace.steps)))
+    timed = is_timed(trace)
     for step in trace.steps:
         if trace.loop_start is not None and step.index == trace.loop_start:
             out.append("")
@@ -38,7 +39,7 @@ def render_text(trace: Trace, color: bool = False) -> str:
         out.append("")
         at = f"{times[step.index]}: " if step.index in times else ""
         out.append(c("bold", f"{step.index:>{width}}. ") + at + c("cyan", step.label))
-        out.extend(c.delta(line) for line in step_change_lines(trace, step))
+        out.extend(c.delta(line) for line in step_change_lines(trace, step, timed=timed))
     if trace.loop_start is not None:
         out.append(c("yellow", f"--- back to the state before step {trace.loop_start} ---"))
     out.append("")
@@ -46,14 +47,16 @@ def render_text(trace: Trace, color: bool = False) -> str:
     return "\n".join(out) + "\n"
 
 
-def step_change_lines(trace: Trace, step: Any, indent: str = "    ") -> list[str]:
+def step_change_lines(trace: Trace, step: Any, indent: str = "    ", timed: bool | None = None) -> list[str]:
     """Returns the lines of every field a step changed, in field order.
 
     A timed spec's zone (`timers`) is shown as what the step did to the clocks ("election 1 fired;
     armed election 1 (10..20)"), not as the zone before and after: those are a line of difference
     constraints each, and the step's concrete time already says when. JSON and ITF keep the zone.
+    A renderer that loops over the steps passes `timed` (is_timed scans every step: asking per step
+    would be quadratic in the trace's length).
     """
-    timed = is_timed(trace)
+    timed = is_timed(trace) if timed is None else timed
     out: list[str] = []
     for name in _ordered(trace.fields, step.changes):
         if name == "timers" and timed:
