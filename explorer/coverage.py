@@ -92,7 +92,9 @@ class CountingModel:
     def __getattr__(self, name: str) -> Any:
         return getattr(self._model, name)
 
-    def _unit(self, step: Any) -> str:
+    def unit(self, step: Any) -> str:
+        """Names the unit a step counts toward (a handler, a timer, a plain action); the batched
+        coverage (CoveringBatchSearch) names its step ids with it, so both engines count alike."""
         info = step.info
         if info:
             kind = info.get("kind")
@@ -111,7 +113,7 @@ class CountingModel:
         cov = self.coverage
         seen = set()
         for _nxt, step in succs:
-            u = self._unit(step)
+            u = self.unit(step)
             cov.taken[u] += 1
             if step.info and step.info.get("kind") == "dup":
                 cov.taken["duplicate"] += 1
@@ -157,7 +159,7 @@ class CoveringBatchSearch(BatchSearch):
         """Returns, per step id recorded so far, its unit index and the "duplicate" unit's (or -1)."""
         have = self._unit_of.shape[1]
         if have < len(self.emits):
-            extra = [(self._unit_index(self._namer._unit(e.step)),
+            extra = [(self._unit_index(self._namer.unit(e.step)),
                       self._unit_index("duplicate") if e.step.info and e.step.info.get("kind") == "dup" else -1)
                      for e in self.emits[have:]]
             self._unit_of = np.hstack([self._unit_of, np.array(extra, dtype=np.int64).T])
