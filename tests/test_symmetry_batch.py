@@ -212,12 +212,26 @@ def test_workers_with_symmetry_give_the_one_process_counts_and_traces(spec, para
         assert [v.trace.steps for v in r.violations] == [v.trace.steps for v in one.violations]
 
 
-def test_symmetry_on_a_dask_cluster_is_refused_with_exit_2():
-    from .conftest import explore
+@pytest.mark.parametrize("spec, params, faults", [
+    (TWOPHASE, {"n": 5}, None),  # int ids: sorted blocks
+    (TWOPC, {"n": 3, "variant": "no_durable_log"}, "crash=1"),  # actors: string ids, a violation
+])
+def test_symmetry_on_a_dask_cluster_gives_the_one_process_orbits_and_traces(monkeypatch, spec, params, faults):
+    distributed = pytest.importorskip("distributed", reason="Dask is optional: pip install 'explorer[dask]'")
+    from explorer.engine import cluster as cluster_mod
+    from explorer.engine.parallel import ParallelBatchSearch
 
-    run = explore(str(TWOPHASE), "--symmetry", "--cluster", "tcp://127.0.0.1:1")
-    assert run.code == 2, run
-    assert "--symmetry" in run.text and "Traceback" not in run.text
+    monkeypatch.setattr(ParallelBatchSearch, "min_parallel_frontier", 1)  # every level split
+    remote = []
+    real = cluster_mod.expand_synced
+    monkeypatch.setattr(cluster_mod, "expand_synced", lambda search, *a: remote.append(type(search)) or real(search, *a))
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as c:
+        got = explorer.check(spec, params=params, faults=faults, symmetry=True, cluster=c.scheduler_address)
+    one = explorer.check(spec, params=params, faults=faults, symmetry=True)
+    assert remote and all(t.__name__ == "SymmetricRangeSearch" for t in remote)  # the workers fingerprint by orbit
+    assert (got.backend, got.distinct_states, got.transitions, got.depth, got.result) == \
+        (one.backend, one.distinct_states, one.transitions, one.depth, one.result)
+    assert [v.trace.steps for v in got.violations] == [v.trace.steps for v in one.violations]
 
 
 def test_a_batched_symmetry_run_stopped_by_max_states_resumes_to_the_full_counts_and_trace(tmp_path):

@@ -37,6 +37,7 @@ import numpy as np
 from ..dsl.values import FrozenDict, FrozenSet, mix64, stable_hash
 from .batch import BatchSearch
 from .leaves import Leaves, Unbatchable
+from .parallel import ParallelBatchSearch
 from .symmetry import _ID, SymmetricFingerprinter, _contains, _is_id, _rename
 
 MAX_PERMUTATIONS = 720  # 6 interchangeable string ids: 720 profile comparisons per candidate
@@ -339,13 +340,16 @@ class SymmetricBatchSearch(BatchSearch):
 
 
 def symmetric_search(model: Any, opts, **kw: Any) -> BatchSearch:
-    """The batched search for --symmetry: one process, or with --workers N the pool's forked workers
-    (they call the same `_successors`, and the canonical fingerprints do not depend on codebook order)."""
+    """The batched search for --symmetry: one process, with --workers N the pool's forked workers, or
+    with --cluster the Dask workers (they call the same `_successors`, and the canonical fingerprints
+    do not depend on codebook order, so every range is fingerprinted by orbit alike)."""
     if opts.cluster:
-        from ..errors import UsageError
+        from .cluster import ClusterBatchSearch
 
-        raise UsageError("--cluster: not combined with --symmetry yet (its workers fingerprint plain states)",
-                         hint="use --workers N on one machine with --symmetry, or drop --symmetry")
+        class SymmetricClusterSearch(SymmetricBatchSearch, ClusterBatchSearch):
+            """SymmetricBatchSearch's fingerprints with ranges expanded on a Dask cluster."""
+
+        return SymmetricClusterSearch(model, opts, **kw)
     if opts.workers > 1:
         from .pool import PoolBatchSearch
 
@@ -354,6 +358,10 @@ def symmetric_search(model: Any, opts, **kw: Any) -> BatchSearch:
 
         return SymmetricPoolSearch(model, opts, **kw)
     return SymmetricBatchSearch(model, opts, **kw)
+
+
+class SymmetricRangeSearch(SymmetricBatchSearch, ParallelBatchSearch):
+    """What a Dask worker expands its ranges with under --symmetry (explorer/engine/cluster.py)."""
 
 
 _OTHER = ("\x00other-symmetric-id",)

@@ -145,7 +145,12 @@ def _fresh(spec_file: str, params: dict, faults: str | None, opts, books: Codebo
     from ..api import load_model
 
     model, _ = load_model(spec_file, params, faults)  # spec_file: "path::Class"
-    search = ParallelBatchSearch(model, opts, faults=faults, spec_file=spec_file)
+    if opts.symmetry:  # ranges fingerprinted by orbit, as the client's own are
+        from .batch_symmetry import SymmetricRangeSearch
+
+        search: ParallelBatchSearch = SymmetricRangeSearch(model, opts, faults=faults, spec_file=spec_file)
+    else:
+        search = ParallelBatchSearch(model, opts, faults=faults, spec_file=spec_file)
     search._in_child = True
     search._progress = None
     if not _sync(search, books):
