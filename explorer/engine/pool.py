@@ -187,8 +187,7 @@ class PoolBatchSearch(ParallelBatchSearch):
         t0 = self._tally("visited merge", t0)
         counts = np.zeros(n, dtype=np.int64)
         cols, parts = self._expand_range(cols, fps, visited, 0, bounds[1], counts)
-        fp0, par0, em0 = self._finish_range(parts)
-        seen = np.sort(fp0)
+        fp0, par0, em0, seen, _order = self._finish_sorted(parts)
         t_range = time.process_time() - t0
         t0 = self._tally("own range", t0)
         for k in range(1, w):
@@ -428,8 +427,7 @@ class PoolBatchSearch(ParallelBatchSearch):
         t1 = time.process_time()
         if seen is not None:
             parts = [(f[k], p[k], e[k]) for f, p, e in parts for k in [absent(seen, f)]]
-        sorted_fps = parts[0][0] if len(parts) == 1 else None
-        fp, par, em = self._finish_range(parts)
+        fp, par, em, sorted_fps, order = self._finish_sorted(parts)
         new_cols = None
         if cols.shape[0] == lv.n:
             new_cols = self._fit_dtype(cols[:, par])
@@ -440,13 +438,12 @@ class PoolBatchSearch(ParallelBatchSearch):
             t2 = time.process_time()
             seen = self._receive_seen(conn)
             t1 += time.process_time() - t2
-            keep = absent(seen, fp)
-            if not keep.all():
+            kept = absent(seen, sorted_fps)  # sorted needles: a streaming search
+            if not kept.all():
+                keep = kept[order]  # the same mask in BFS order
                 fp, par, em = fp[keep], par[keep], em[keep]
                 new_cols = None if new_cols is None else new_cols[:, keep]
-                sorted_fps = None if sorted_fps is None else sorted_fps[absent(seen, sorted_fps)]
-        if sorted_fps is None:
-            sorted_fps = np.sort(fp)
+                sorted_fps = sorted_fps[kept]
         if len(sizes) != lv.n or any(len(v) != m for v, m in zip(lv.values, sizes, strict=True)):
             new_cols = None  # a value or leaf numbered here: the parent may number it otherwise
         steps = em.astype(np.int64)
