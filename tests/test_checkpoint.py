@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import shutil
 import signal
 import subprocess
 import sys
@@ -86,12 +87,12 @@ def counting_expansions() -> Iterator[list[int]]:
         yield n
 
 
-def resumed(spec: Path, engine: str, n: int, ck: Path, ref: explorer.Result) -> explorer.Result:
+def resumed(spec: Path, engine: str, n: int, ck: Path, ref: explorer.Result, **opts) -> explorer.Result:
     """Finishes the run from checkpoint `ck` in this process, and checks that it went on from the
     checkpoint: it expands fewer states than the uninterrupted run (a resume that silently started
     again from the initial states would expand them all, and still end with the same counts)."""
     with counting_expansions() as expanded:
-        got = explorer.check(str(spec), params={"n": n}, backend=engine, max_violations=2, resume=str(ck))
+        got = explorer.check(str(spec), params={"n": n}, backend=engine, max_violations=2, resume=str(ck), **opts)
     assert ref.expanded > 0 and expanded[0] < ref.expanded, (expanded[0], ref.expanded)
     return got
 
@@ -131,35 +132,40 @@ def cli(spec: Path, engine: str, *extra: str, n: int | None = None) -> list[str]
 ENV = {**os.environ, "NO_COLOR": "1", "PYTHONUNBUFFERED": "1"}
 
 
-@pytest.mark.parametrize("engine, seed", [("interp", 1), ("batch", 2)])
+@pytest.mark.parametrize("engine, seed, disk", [("interp", 1, False), ("batch", 2, False), ("batch", 3, True)])
 def test_a_run_killed_at_random_moments_resumes_to_the_uninterrupted_counts_verdict_and_trace(
-        engine, seed, spec, reference, tmp_path):
-    kill_and_resume(engine, seed, spec, reference, tmp_path)
+        engine, seed, disk, spec, reference, tmp_path):
+    kill_and_resume(engine, seed, spec, reference, tmp_path, disk)
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("seed", range(10, 16))
-@pytest.mark.parametrize("engine", ["interp", "batch"])
-def test_kill_and_resume_passes_for_many_seeds(engine, seed, spec, reference, tmp_path):
-    kill_and_resume(engine, seed, spec, reference, tmp_path)
+@pytest.mark.parametrize("engine, disk", [("interp", False), ("batch", False), ("batch", True)])
+def test_kill_and_resume_passes_for_many_seeds(engine, seed, disk, spec, reference, tmp_path):
+    kill_and_resume(engine, seed, spec, reference, tmp_path, disk)
 
 
-def kill_and_resume(engine: str, seed: int, spec: Path, reference, tmp_path: Path) -> None:
+def kill_and_resume(engine: str, seed: int, spec: Path, reference, tmp_path: Path, disk: bool = False) -> None:
     """Kills `explore` three times at random moments, resuming each time, then finishes in-process.
 
     A moment is a random point of the search's progress (a fraction of the closed-form count, read
     from the checkpoint the run keeps writing) plus a random delay, not a wall-clock time: the same
     search takes 0.5 s on an idle machine and several seconds on a loaded one, so a kill at a fixed
-    time would often land after the run had finished.
+    time would often land after the run had finished. With `disk`, every run has `--disk DIR` and the
+    checkpoint's visited set and levels are the files in FILE.disk/ (engine/diskstore.py).
     """
     ck = tmp_path / "run.ckpt"
     rng = random.Random(seed)
     total = closed_form(ENGINES[engine])
     targets = sorted(rng.uniform(0.1, 0.6) for _ in range(3))
     moments, codes = [], []
+    files = tmp_path / "dir"
+    files.mkdir()
+    on_disk = ["--disk", str(files)] if disk else []
     for target in targets:
         resume = ["--resume", str(ck)] if ck.exists() else []
-        p = subprocess.Popen(cli(spec, engine, "--checkpoint", str(ck), "--checkpoint-every", "0.1", *resume),
+        p = subprocess.Popen(cli(spec, engine, "--checkpoint", str(ck), "--checkpoint-every", "0.1", *resume,
+                                 *on_disk),
                              cwd=ROOT, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         p.stdout.readline()  # the header: the search starts now (loading takes from 0.5 s to seconds under load)
         deadline = time.monotonic() + 60
@@ -177,9 +183,18 @@ def kill_and_resume(engine: str, seed: int, spec: Path, reference, tmp_path: Pat
     assert codes.count(-signal.SIGKILL) >= 2, (moments, codes)  # most runs were killed, not finished
     header, _ = read_header(ck)
     assert header["engine"] == engine and 0 < header["distinct_states"] <= closed_form(ENGINES[engine])
-    got = resumed(spec, engine, ENGINES[engine], ck, reference[ENGINES[engine]])
+    assert ("disk" in header) == disk
+    if disk:  # beside FILE, the generation its header names (and one more when a kill came while it wrote
+        # the next: the next checkpoint removes it); a SIGKILL leaves its DIR files behind
+        gens = [p.name for p in (tmp_path / "run.ckpt.disk").iterdir()]
+        assert Path(header["disk"]["dir"]).name in gens and len(gens) <= 2, gens
+        assert any(files.glob("explorer-*"))
+        for left in files.iterdir():
+            shutil.rmtree(left)
+    got = resumed(spec, engine, ENGINES[engine], ck, reference[ENGINES[engine]], **({"disk": str(files)} if disk else {}))
     assert got.backend == engine
     same_run(got, reference[ENGINES[engine]], ENGINES[engine])
+    assert list(files.iterdir()) == []
 
 
 @pytest.mark.parametrize("engine, n", [("interp", 4), ("batch", 7)])
@@ -305,3 +320,45 @@ def test_an_actor_spec_resumes_from_a_copy_of_its_file_elsewhere(tmp_path):
     ref = explorer.check(TWOPC, **run)
     assert (got.distinct_states, got.transitions, got.result) == (ref.distinct_states, ref.transitions, ref.result)
     assert [v.property for v in got.violations] == [v.property for v in ref.violations]
+
+
+@pytest.fixture(scope="module")
+def disk_saved(spec, tmp_path_factory) -> Path:
+    """A checkpoint of TwoPhase n=4 written with --disk, stopped at 1000 of its 1568 states."""
+    home = tmp_path_factory.mktemp("disk_ck")
+    (home / "dir").mkdir()
+    ck = home / "d.ckpt"
+    r = explorer.check(str(spec), params={"n": 4}, backend="batch", max_violations=2, checkpoint=str(ck),
+                       checkpoint_every_s=0.0, max_states=1000, disk=str(home / "dir"))
+    assert r.stop_reason == "max_states" and ck.exists() and list((home / "dir").iterdir()) == []
+    return ck
+
+
+@pytest.mark.parametrize("disk", [True, False])
+def test_a_disk_checkpoint_resumes_with_or_without_disk(spec, disk_saved, reference, tmp_path, disk):
+    header, _ = read_header(disk_saved)
+    manifest = header["disk"]
+    gen = disk_saved.parent / manifest["dir"]
+    assert "visited" not in np.load(disk_saved).files  # the visited set is a file beside it, not in the .npz
+    assert (gen / "visited.bin").stat().st_size == 8 * manifest["visited"] == 8 * header["distinct_states"]
+    got = resumed(spec, "batch", 4, disk_saved, reference[4], **({"disk": str(tmp_path)} if disk else {}))
+    same_run(got, reference[4], 4)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_an_in_memory_checkpoint_resumes_with_disk(spec, reference, tmp_path):
+    ck = tmp_path / "m.ckpt"
+    r = explorer.check(str(spec), params={"n": 4}, backend="batch", max_violations=2, checkpoint=str(ck),
+                       checkpoint_every_s=0.0, max_states=1000)
+    assert r.stop_reason == "max_states"
+    (tmp_path / "dir").mkdir()
+    same_run(resumed(spec, "batch", 4, ck, reference[4], disk=str(tmp_path / "dir")), reference[4], 4)
+    assert not (tmp_path / "m.ckpt.disk").exists()
+
+
+def test_a_disk_checkpoint_without_its_files_is_refused_saying_where_they_go(spec, disk_saved, tmp_path):
+    copy = tmp_path / "alone.ckpt"
+    shutil.copy(disk_saved, copy)
+    run = explore(spec, "--param", "n=4", "--backend", "batch", "--max-violations", "2", "--resume", str(copy),
+                  "--no-progress")
+    assert run.code == 2 and "alone.ckpt.disk/" in run.err and "missing" in run.err and "Traceback" not in run.err, run

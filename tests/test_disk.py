@@ -183,7 +183,6 @@ def test_cli_disk_gives_the_json_of_the_in_memory_run(tmp_path):
 @pytest.mark.parametrize("extra, says", [
     (["--workers", "2"], "--workers"),
     (["--strategy", "dfs"], "--strategy dfs"),
-    (["--checkpoint", "X.ckpt"], "checkpoint"),
     (["--por"], "--por"),
     (["--backend", "interp"], "--backend interp"),
 ])

@@ -10,6 +10,8 @@ with SIGKILL) resumes to the same counts, verdict and traces as a run never stop
   step ids, the frontier's leaf codes, the leaf codebooks and recorded steps, and the counters as
   they were at the start of the level being expanded; written at level starts (when due) and, when the
   search stops inside a level, as of that level's start (the level is expanded again on resume).
+  Under `--disk DIR` the visited set and level arrays are files, saved as the directory FILE.disk/
+  beside FILE (hard links or copies of DIR's files, never read into memory; engine/diskstore.py).
 
 The file is a numpy `.npz` archive, written to a temporary file beside FILE, fsynced and renamed over
 FILE (`os.replace`), so FILE is always the previous complete checkpoint or the new one. Numeric parts
@@ -322,6 +324,8 @@ class Checkpointer:
     last: float = field(default_factory=time.perf_counter)
     pending: Any = None  # batched engine: the snapshot of the level being expanded
     written: int = 0
+    attempts: int = 0
+    disk_manifest: dict[str, Any] | None = None  # --disk: the FILE.disk/ generation of the last checkpoint
 
     def _header(self, search: Any, depth: int, distinct: int) -> dict[str, Any]:
         return {**self.ident, "spec_file": search.spec_file, "spec_module": _spec_module(search.model),
@@ -331,17 +335,32 @@ class Checkpointer:
     def _due(self) -> bool:
         return time.perf_counter() - self.last >= self.every_s
 
-    def _write(self, search: Any, header: dict[str, Any], arrays: dict[str, np.ndarray], objects: Any) -> None:
-        """Writes one checkpoint; a failure (disk full, ...) is a warning: the search and its results go on."""
+    def _write(self, search: Any, header: dict[str, Any], arrays: dict[str, np.ndarray], objects: Any,
+               disk: Any = None) -> None:
+        """Writes one checkpoint; a failure (disk full, ...) is a warning: the search and its results go on.
+
+        `disk` (under --disk): the level start's (pinned visited file, its size, parent and step levels),
+        saved first into a new generation of FILE.disk/ that the header names (engine/diskstore.py)."""
+        from . import diskstore
+
         self.last = time.perf_counter()
+        self.attempts += 1
+        manifest = None
         try:
+            if disk is not None:
+                manifest = diskstore.save_for_checkpoint(self.path, self.attempts, *disk, previous=self.disk_manifest)
+                header = {**header, "disk": manifest}
             write_atomic(self.path, header, arrays, objects)
         except UsageError as e:
+            if manifest is not None:
+                diskstore.keep_only(self.path, self.disk_manifest)  # drops the generation just made
             msg = f"checkpoint not written: {e.message}"
             if msg not in search.result.warnings:
                 search.result.warnings.append(msg)
             return
         self.written += 1
+        self.disk_manifest = manifest
+        diskstore.keep_only(self.path, manifest)  # the generations FILE no longer names
 
     def check_writable(self) -> None:
         """Refuses, before the search starts, a FILE that cannot be written (a missing folder, no permission)."""
@@ -371,6 +390,8 @@ class Checkpointer:
     # batched engine: at the start of each level
     def level_start(self, search: Any, cols: np.ndarray, fps: np.ndarray, frontier_index: np.ndarray,
                     visited: np.ndarray, depth: int) -> None:
+        if type(visited) is not np.ndarray:  # --disk: keep the file of this level start (merging deletes it)
+            visited = _Pinned(search._disk.pin(visited.path), len(visited))
         self.pending = (cols, fps, frontier_index, visited, depth, list(search.level_parent),
                         list(search.level_emit), _counters(search), dict(search.parents))
         if self._due():
@@ -384,24 +405,35 @@ class Checkpointer:
 
         lv = search.leaves
         arrays = _parents_arrays(parents, ROOT)
-        arrays.update(cols=cols, fps=fps, frontier_index=frontier_index, visited=visited,
-                      init_cols=search._init_cols,
-                      level_sizes=np.array([len(x) for x in lparent], dtype=np.int64),
-                      level_parent=np.concatenate(lparent).astype(np.uint32),
-                      level_emit=np.concatenate(lemit).astype(np.uint32),
+        arrays.update(cols=cols, fps=fps, frontier_index=frontier_index, init_cols=search._init_cols,
                       hash_sizes=np.array([len(h) for h in lv.hashes], dtype=np.int64),
                       hashes=np.concatenate(lv.hashes) if lv.hashes else np.zeros(0, dtype=np.uint64))
+        disk = None
+        if isinstance(visited, _Pinned):  # --disk: the visited file and level files go beside FILE
+            disk = (visited.path, visited.n, lparent, lemit)
+        else:
+            arrays.update(visited=visited, level_sizes=np.array([len(x) for x in lparent], dtype=np.int64),
+                          level_parent=np.concatenate(lparent).astype(np.uint32),
+                          level_emit=np.concatenate(lemit).astype(np.uint32))
         leaves = {k: v for k, v in vars(lv).items() if k not in ("fpr", "hashes")}
         emits = [(e.writes, e.step, e.action) for e in search.emits]
         objects = {"level": depth, "counters": counters, "leaves": leaves, "emits": emits,
                    "succ_per_state": search._succ_per_state}
-        self._write(search, self._header(search, depth, counters["distinct_states"]), arrays, objects)
+        self._write(search, self._header(search, depth, counters["distinct_states"]), arrays, objects, disk)
         self.pending = None
 
     def finish(self, search: Any, reason: str | None) -> None:
         """The search stopped: the batched engine writes its level-start snapshot (the level is redone on resume)."""
         if reason in ("interrupted", "time_limit", "max_memory") and self.pending is not None:
             self.write_pending(search)
+
+
+@dataclass(frozen=True)
+class _Pinned:
+    """--disk: the visited file of a level start, kept (hard-linked) in the store until the next one."""
+
+    path: Path
+    n: int
 
 
 # ---------------------------------------------------------------------- engine glue
@@ -483,8 +515,9 @@ def restore_search(search: Any) -> tuple[list, list, int]:
     return frontier, nxt, depth
 
 
-def restore_batch(search: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, int]:
+def restore_batch(search: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, Any, int]:
     """Puts a `BatchSearch` back at the start of its checkpoint's level; returns (cols, fps, index, visited, depth)."""
+    from . import diskstore
     from .search import ROOT
 
     ck = load_for(search)
@@ -507,11 +540,19 @@ def restore_batch(search: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.n
     search.parents = _parents_dict(ck, ROOT)
     _restore_counters(search, ob["counters"])
     search._init_cols = _array(ck, "init_cols")
-    sizes = _array(ck, "level_sizes").tolist()
-    bounds = np.cumsum([0, *sizes]).tolist()
-    lp, le = _array(ck, "level_parent"), _array(ck, "level_emit")
-    emit_dtype = np.uint16 if len(search.emits) <= 1 << 16 else np.uint32
-    search.level_parent = [lp[a:b].copy() for a, b in zip(bounds, bounds[1:], strict=False)]
-    search.level_emit = [le[a:b].astype(emit_dtype) for a, b in zip(bounds, bounds[1:], strict=False)]
-    return (_array(ck, "cols"), _array(ck, "fps"), _array(ck, "frontier_index"), _array(ck, "visited"),
-            int(ob["level"]))
+    if "disk" in ck.header:  # written with --disk: the visited set and levels are files beside FILE
+        try:
+            visited = diskstore.restore_from_checkpoint(search, ck.path, ck.header["disk"])
+        except (OSError, KeyError, TypeError, ValueError) as e:
+            raise CheckpointError(f"--resume {ck.path}: its files are missing or damaged ({e})",
+                                  hint=f"keep {Path(ck.path).name}.disk/ beside {Path(ck.path).name} (a run with "
+                                  "--disk saves its visited set there), or start again without --resume") from None
+    else:
+        sizes = _array(ck, "level_sizes").tolist()
+        bounds = np.cumsum([0, *sizes]).tolist()
+        lp, le = _array(ck, "level_parent"), _array(ck, "level_emit")
+        emit_dtype = np.uint16 if len(search.emits) <= 1 << 16 else np.uint32
+        search.level_parent = [lp[a:b].copy() for a, b in zip(bounds, bounds[1:], strict=False)]
+        search.level_emit = [le[a:b].astype(emit_dtype) for a, b in zip(bounds, bounds[1:], strict=False)]
+        visited = diskstore.into_store(search, _array(ck, "visited"))  # under --disk: into the run's files
+    return (_array(ck, "cols"), _array(ck, "fps"), _array(ck, "frontier_index"), visited, int(ob["level"]))

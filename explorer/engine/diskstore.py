@@ -19,11 +19,15 @@ traces are those of the in-memory run (tests/test_disk.py). The files are remove
 whatever ends it (a violation, a bound, Ctrl-C, an error, SIGTERM; not SIGKILL, which leaves an
 `explorer-*` directory in DIR to delete). A DIR that cannot be written, or a disk
 that fills up, is a usage error (exit 2) naming the directory.
+
+With `--checkpoint FILE` those files are saved beside FILE, in FILE.disk/ (see the section on
+checkpoints below), so that a run killed with SIGKILL resumes although DIR's files are gone.
 """
 from __future__ import annotations
 
 import contextlib
 import errno
+import os
 import shutil
 import signal
 import tempfile
@@ -91,8 +95,38 @@ class DiskStore:
         except OSError as e:
             raise _disk_error(path, e) from None
 
+    def adopt(self, src: Path, stem: str) -> Path:
+        """Puts a file of a checkpoint into the store (a hard link, or a copy on another filesystem)."""
+        dst = self.path(stem)
+        try:
+            link_or_copy(src, dst)
+        except OSError as e:
+            raise _disk_error(dst, e) from None
+        return dst
+
+    def pin(self, path: Path) -> Path:
+        """Keeps the file at `path` readable (as `pinned-visited.bin`) after the search deletes it: the
+        visited set of a level start, which a checkpoint written later in that level saves."""
+        pinned = self.root / "pinned-visited.bin"
+        tmp = self.root / "pinned-visited.tmp"
+        try:
+            tmp.unlink(missing_ok=True)
+            link_or_copy(path, tmp)
+            tmp.replace(pinned)
+        except OSError as e:
+            raise _disk_error(pinned, e) from None
+        return pinned
+
     def close(self) -> None:
         shutil.rmtree(self.root, ignore_errors=True)
+
+
+def link_or_copy(src: Path, dst: Path) -> None:
+    """Hard-links `src` to `dst` (free: the files are never written again), or copies it across filesystems."""
+    try:
+        os.link(src, dst)
+    except OSError:
+        shutil.copyfile(src, dst)
 
 
 class LevelFiles(list):
@@ -114,6 +148,14 @@ class LevelFiles(list):
         self.store.write(path, arr)
         super().append(np.memmap(path, dtype=arr.dtype, mode="r", shape=arr.shape))
 
+    def adopt(self, src: Path | None, dtype: str, n: int) -> None:
+        """Appends a level saved in a checkpoint (`src`; None for an empty level) without reading it."""
+        if src is None or not n:
+            super().append(np.zeros(0, dtype=dtype))
+            return
+        path = self.store.adopt(src, self.stem)
+        super().append(np.memmap(path, dtype=dtype, mode="r", shape=(n,)))
+
 
 @dataclass
 class DiskVisited:
@@ -133,6 +175,19 @@ class DiskVisited:
         store.write(path, sorted_fps)
         block = block or BLOCK
         return cls(store, path, len(sorted_fps), sorted_fps[::block].copy(), block)
+
+    @classmethod
+    def from_file(cls, store: DiskStore, path: Path, n: int, block: int | None = None) -> DiskVisited:
+        """The set held by `path` (n sorted fingerprints, a file of the store): reads only its block starts."""
+        block = block or BLOCK
+        if path.stat().st_size != 8 * n:
+            raise OSError(errno.EIO, f"{path} holds {path.stat().st_size} bytes, not {8 * n}")
+        index = np.empty((n + block - 1) // block, dtype=np.uint64)
+        with open(path, "rb") as f:
+            for k in range(len(index)):
+                f.seek(8 * k * block)
+                index[k] = np.frombuffer(f.read(8), dtype=np.uint64)[0]
+        return cls(store, path, n, index, block)
 
     def __len__(self) -> int:
         return self.n
@@ -266,10 +321,152 @@ def check_disk_options(model: Any, options: Any) -> None:
         why = "--por runs on the interpreted engine, in memory"
     elif options.workers > 1 or options.cluster:
         why = "--workers/--cluster send the visited set to each worker as one array"
-    elif options.checkpoint or options.resume:
-        why = "a checkpoint copies the visited set into one .npz file through memory"
     elif getattr(model, "interpreted_only", False) or getattr(model, "action_invariants", None):
         why = f"{model.name} runs on the interpreted engine only (a timed spec, or action invariants)"
     if why:
         raise UsageError(f"--disk {d}: not with this run: {why}",
                          hint="drop --disk, or the option named (--disk works with the batched breadth-first search)")
+
+
+# ---------------------------------------------------------------------- checkpoints (--disk with --checkpoint)
+#
+# A checkpoint of a --disk run is FILE (the .npz of every checkpoint: header, frontier, codebooks,
+# counters) plus the directory FILE.disk/ beside it, holding the files the run keeps in DIR as of the
+# level start saved: the sorted visited file and each level's parent and step files. DIR is removed
+# when the run ends, so the checkpoint cannot point into it; its files are hard-linked from DIR (free:
+# they are never written again) or copied when FILE is on another filesystem. Level files of earlier
+# checkpoints are linked from the previous generation, so each checkpoint copies at most the visited
+# file and the levels new since the last one. Each checkpoint is a new generation FILE.disk/gN-PID
+# named in FILE's header; it is complete (fsynced) before FILE is replaced, and the older generations
+# are removed after, so FILE always names a complete one, even after a SIGKILL at any point.
+
+
+def _durable_copy(src: Path, dst: Path, previous: Path | None) -> None:
+    """Links or copies `src` to `dst`, from the previous generation when it has the same file, then fsyncs it."""
+    old = previous / dst.name if previous is not None else None
+    if old is not None and old.exists() and old.stat().st_size == src.stat().st_size:
+        link_or_copy(old, dst)
+    else:
+        link_or_copy(src, dst)
+    with open(dst, "rb") as f:
+        os.fsync(f.fileno())
+
+
+def _level_file(arr: np.ndarray, dst: Path, previous: Path | None) -> dict[str, Any]:
+    entry: dict[str, Any] = {"file": None, "dtype": str(arr.dtype), "n": int(len(arr))}
+    if not len(arr):
+        return entry
+    src = getattr(arr, "filename", None)
+    if src is not None:
+        _durable_copy(Path(src), dst, previous)
+    else:  # an array in memory (a level saved by an in-memory run and resumed with --disk)
+        with open(dst, "wb") as f:
+            _tofile(np.ascontiguousarray(arr), f)
+            f.flush()
+            os.fsync(f.fileno())
+    entry["file"] = dst.name
+    return entry
+
+
+def save_for_checkpoint(ck_path: str | Path, serial: int, visited: Path, n: int, parents: list, steps: list,
+                        previous: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Writes a new generation of FILE.disk/ (see above), linking level files from the generation of the
+    manifest `previous` (the last one written); returns the manifest FILE's header keeps."""
+    ck = Path(ck_path)
+    home = ck.with_name(f"{ck.name}.disk")
+    gen = home / f"g{serial}-{os.getpid()}"
+    before = ck.parent / previous["dir"] if previous else None
+    prev = before if before is not None and before.is_dir() else None
+    try:
+        gen.mkdir(parents=True, exist_ok=False)
+        _durable_copy(visited, gen / "visited.bin", None)
+        levels = [{"parent": _level_file(p, gen / f"parent-{d}.bin", prev),
+                   "step": _level_file(s, gen / f"step-{d}.bin", prev)}
+                  for d, (p, s) in enumerate(zip(parents, steps, strict=True))]
+        _fsync_dir(gen)
+        _fsync_dir(home)
+    except OSError as e:
+        shutil.rmtree(gen, ignore_errors=True)
+        raise _disk_error(gen, e) from None
+    return {"dir": f"{home.name}/{gen.name}", "visited": n, "levels": levels}
+
+
+def keep_only(ck_path: str | Path, manifest: dict[str, Any] | None) -> None:
+    """Removes the generations FILE's header does not name (all of them after an in-memory checkpoint)."""
+    ck = Path(ck_path)
+    home = ck.with_name(f"{ck.name}.disk")
+    if not home.is_dir():
+        return
+    keep = Path(manifest["dir"]).name if manifest else None
+    for gen in home.iterdir():
+        if gen.name != keep:
+            shutil.rmtree(gen, ignore_errors=True)
+    if keep is None:
+        with contextlib.suppress(OSError):
+            home.rmdir()
+
+
+def _fsync_dir(d: Path) -> None:
+    with contextlib.suppress(OSError):
+        fd = os.open(d, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def checkpoint_dir(ck_path: str | Path, manifest: dict[str, Any]) -> Path:
+    """The generation directory a checkpoint's header names (beside FILE); raises OSError when it is gone."""
+    gen = Path(ck_path).parent / manifest["dir"]
+    if not (gen / "visited.bin").is_file():
+        raise OSError(errno.ENOENT, f"{gen} (the visited set and levels of this checkpoint, written with --disk) "
+                      "is missing")
+    return gen
+
+
+def restore_from_checkpoint(search: Any, ck_path: str | Path, manifest: dict[str, Any]) -> Any:
+    """Gives a resumed search the visited set and level arrays of a --disk checkpoint; returns the visited set.
+
+    Under --disk they go into the run's store (hard links when FILE is on DIR's filesystem); without
+    --disk they are read into memory, so a checkpoint resumes with or without --disk.
+    """
+    gen = checkpoint_dir(ck_path, manifest)
+    store = getattr(search, "_disk", None)
+    levels = manifest["levels"]
+
+    def path(entry: dict[str, Any]) -> Path | None:
+        return gen / entry["file"] if entry["file"] else None
+
+    if store is None:
+        search.level_parent = [_read(path(e["parent"]), e["parent"]) for e in levels]
+        search.level_emit = [_read(path(e["step"]), e["step"]) for e in levels]
+        return _read(gen / "visited.bin", {"dtype": "uint64", "n": manifest["visited"]})
+    search.level_parent = LevelFiles(store, "parent")
+    search.level_emit = LevelFiles(store, "step")
+    for e in levels:
+        search.level_parent.adopt(path(e["parent"]), e["parent"]["dtype"], e["parent"]["n"])
+        search.level_emit.adopt(path(e["step"]), e["step"]["dtype"], e["step"]["n"])
+    own = store.adopt(gen / "visited.bin", "visited")
+    try:
+        return DiskVisited.from_file(store, own, int(manifest["visited"]))
+    except OSError as e:
+        raise _disk_error(own, e) from None
+
+
+def _read(path: Path | None, entry: dict[str, Any]) -> np.ndarray:
+    if path is None:
+        return np.zeros(0, dtype=entry["dtype"])
+    arr = np.fromfile(path, dtype=entry["dtype"])
+    if len(arr) != entry["n"]:
+        raise OSError(errno.EIO, f"{path} holds {len(arr)} entries, not {entry['n']}")
+    return arr
+
+
+def into_store(search: Any, visited: np.ndarray) -> Any:
+    """Under --disk, moves an in-memory checkpoint's visited set and level arrays into the run's files."""
+    store = getattr(search, "_disk", None)
+    if store is None:
+        return visited
+    search.level_parent = LevelFiles(store, "parent", search.level_parent)
+    search.level_emit = LevelFiles(store, "step", search.level_emit)
+    return DiskVisited.create(store, visited)
