@@ -1,5 +1,5 @@
-"""Workers forked once per search, each keeping its own copy of the visited set: `--workers` with a small
-serial part per level.
+"""Workers forked once per search, reading the parent's visited set from shared memory: `--workers` with
+a small serial part per level.
 
 Why this shape. The batched engine is level-synchronous; each level's frontier is cut into
 contiguous ranges, the parent expands the first, the workers the others, and the new states are
@@ -7,9 +7,10 @@ kept exactly as one process keeps them (each fingerprint once, from the earliest
 interpreted engine's order), so counts, depths, verdicts and traces do not change with the number
 of workers. What makes it fast is what the parent does NOT do alone between two levels:
 
-- the visited set is not sent each level: each worker keeps its own sorted copy and adds each
-  level's new fingerprints itself, after it has answered (the fingerprints of the parent's range
-  it got during the level, and its own);
+- the visited set is neither sent nor copied: the parent merges it into shared memory (_Shelf, two
+  slots: it writes one while the workers read the other), and a worker looks a candidate up in the
+  last merged set and then in the last level's new states, which it holds as sorted runs (the
+  parent's range's, sent during that level, and its own);
 - the states a worker's range shares with the parent's range are dropped by the worker: as soon as
   the parent has finished its range it sends that range's sorted fingerprints to every worker;
 - each worker returns its new states' code columns (when its codebooks did not grow during the
@@ -29,12 +30,13 @@ reports the CPU seconds per phase (EXPLORER_POOL_PROFILE); docs/performance.md h
 Each worker is forked at the first level big enough to split and lives until the search ends (a
 fork per level made every page the parent wrote a page copy). Per level it receives the client's
 codebooks (to extend its own in the same order, or start them afresh when they disagree, see
-cluster._sync), its frontier range, and either the whole visited set (first level, or after a
-level it missed) or just what it lacks. It answers as a per-level child does, sending each step by
-value once (the parent keeps a map of its step ids). Should it fail, the parent expands that range
-itself (which reproduces an error with its usual message and trace) and sends it the whole visited
-set next time. Memory: each worker holds a copy of the visited set (8 B per state), which
-PoolMemoryGuard counts for --max-memory.
+cluster._sync), its frontier range, the shelf slot and length to read, and whether to add the runs
+it holds (with 3 or more workers, the other workers' runs come with the task). It answers as a
+per-level child does, sending each step by value once (the parent keeps a map of its step ids).
+Should it fail, the parent expands that range itself (which reproduces an error with its usual
+message and trace) and merges the visited set before the next level, so that the worker needs no
+runs. Memory: the shelf is the parent's (two slots: up to twice the visited set, 8 B per state);
+the workers' mappings of it are shared pages, which PoolMemoryGuard does not count again.
 """
 from __future__ import annotations
 
@@ -60,8 +62,8 @@ from .parallel import ParallelBatchSearch, RangeResult, step_by_value
 class _Worker:
     process: Any
     conn: Any
-    at: int | None = None  # the level whose start the worker's visited set matches (with `extra` added)
-    extra: np.ndarray | None = None  # sorted fingerprints of the last level it has not seen (3+ workers)
+    at: int | None = None  # the level whose start the worker holds the new states of the level before for
+    extra: list[np.ndarray] | None = None  # 3+ workers: the workers' ranges' new states of the last level, sorted
     ids: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))  # its step ids -> the parent's
 
 
@@ -107,6 +109,7 @@ class PoolBatchSearch(ParallelBatchSearch):
         # workers work (unless a checkpoint may save it): _levels then holds _vis_now, one level behind
         self._pending: list[np.ndarray] | None = None
         self._vis_now: np.ndarray | None = None
+        self._shelf: _Shelf | None = None  # the visited set in shared memory, which the workers read
         self._share = 1.0 / max(1, self.workers)  # the parent's share of a split level's frontier
         self.profile: dict[str, float] = {}  # CPU seconds per phase, parent side (bench/workers.py --profile)
         # per split level: (frontier size, parent's share, parent CPU s while the workers work, slowest worker's)
@@ -130,8 +133,10 @@ class PoolBatchSearch(ParallelBatchSearch):
                     wk.process.terminate()
                     wk.process.join()
             self._pool = []
+            self._shelf = self._vis_now = self._pending = None  # unmapped once no array views it
 
     def _start_pool(self) -> None:
+        self._shelf = _Shelf.make()  # before the fork: the workers inherit the mapping
         ctx = multiprocessing.get_context("fork")
         for _ in range(1, self.workers):
             mine, theirs = ctx.Pipe(duplex=True)
@@ -162,8 +167,20 @@ class PoolBatchSearch(ParallelBatchSearch):
         t0 = time.process_time()
         depth = len(self.level_parent) - 1
         if any(wk.at != depth for wk in self._pool[: w - 1]):
-            visited = self._current(visited)  # a worker needs it whole
+            visited = self._current(visited)  # a worker lacks the last level's new states: merge them now
         vis_len = self._current_len(visited)
+        # the workers read the last merged visited set from the shelf, and the last level's new states
+        # (if not merged yet) from the runs they hold: their ranges' and the parent's range's
+        base = self._vis_now if self._vis_now is not None else visited
+        slot = self._shelf.publish(base) if self._shelf is not None else None
+        if slot is None:  # larger than the shelf (the machine's memory): this level in one process
+            for wk in self._pool:
+                wk.at = None
+            try:
+                return BatchSearch._expand_level(self, cols, fps, self._current(visited))
+            finally:
+                self._tally("serial levels", t0)
+        recent = self._pending is not None
         bounds = self._bounds(n, w)
         lv = self.leaves
         books = pickle.dumps(Codebooks(tuple(zip(lv.leaf_field, lv.leaf_key, strict=True)),
@@ -171,15 +188,15 @@ class PoolBatchSearch(ParallelBatchSearch):
         for k in range(1, w):
             a, b = bounds[k], bounds[k + 1]
             wk = self._pool[k - 1]
-            full = wk.at != depth
-            vis = visited if full else (wk.extra if wk.extra is not None else np.zeros(0, dtype=np.uint64))
+            runs = wk.extra if recent and wk.extra is not None else []  # 3+ workers: every worker range's
             part = np.ascontiguousarray(cols[:, a:b])
-            wk.conn.send_bytes(pickle.dumps({"lo": a, "shape": part.shape, "dtype": part.dtype.str, "full": full,
+            wk.conn.send_bytes(pickle.dumps({"lo": a, "shape": part.shape, "dtype": part.dtype.str, "slot": slot,
+                                             "base": len(base), "recent": recent, "runs": [len(r) for r in runs],
                                              "vis_len": vis_len}, protocol=pickle.HIGHEST_PROTOCOL))
             wk.conn.send_bytes(books)
             wk.conn.send_bytes(part.tobytes())
             wk.conn.send_bytes(np.ascontiguousarray(fps[a:b]).data)
-            wk.conn.send_bytes(np.ascontiguousarray(vis).data)
+            wk.conn.send_bytes(np.concatenate(runs).data if runs else b"")
             wk.at, wk.extra = None, None  # until it answers
         t0 = self._tally("send tasks", t0)
         visited = self._current(visited)
@@ -289,10 +306,11 @@ class PoolBatchSearch(ParallelBatchSearch):
             if j + 1 < len(rows):
                 later = row.sorted_fps if later is None else np.sort(np.concatenate([later, row.sorted_fps]),
                                                                      kind="stable")
-        if w > 2:  # what each worker lacks to follow the next level: the other workers' new states
-            for k, wk in enumerate(self._pool[: w - 1], start=1):
-                if wk.at is not None:
-                    wk.extra = np.sort(np.concatenate([rows[j].fps for j in range(1, len(rows)) if j != k]))
+        if w > 2:  # what each worker lacks to follow the next level: the workers' ranges' new states (its own
+            # too: a later range's may have lost states an earlier one also found)
+            extra = [rows[j].sorted_fps for j in range(1, len(rows))]
+            for wk in self._pool[: w - 1]:
+                wk.extra = extra if wk.at is not None else None
         kfp = np.concatenate([r.fps for r in rows])
         have_cols = all(r.cols is not None and r.cols.shape[0] == cols.shape[0] for r in rows)
         self._ready = _Ready(len(kfp), np.concatenate([r.cols for r in rows], axis=1) if have_cols else None,
@@ -316,16 +334,22 @@ class PoolBatchSearch(ParallelBatchSearch):
             return base
         else:
             t0 = time.process_time()
-            out = np.sort(np.concatenate([base, *ready.sorted_parts]), kind="stable")  # merges the sorted runs
+            out = self._merged([base, *ready.sorted_parts])
             self._tally("visited merge", t0)
         self._vis_now = None
         return out
+
+    def _merged(self, runs: list[np.ndarray]) -> np.ndarray:
+        """The sorted union of disjoint sorted runs: in the shelf (the slot the workers do not read), or
+        a private array before the pool starts."""
+        out = self._shelf.write(runs) if self._shelf is not None else None
+        return np.sort(np.concatenate(runs), kind="stable") if out is None else out  # timsort merges the runs
 
     def _current(self, visited: Any) -> Any:
         """The visited set as of this level's start (merging the last level's new fingerprints when pending)."""
         if self._pending is not None:
             base = self._vis_now if self._vis_now is not None else visited
-            self._vis_now = np.sort(np.concatenate([base, *self._pending]), kind="stable")  # merges sorted runs
+            self._vis_now = self._merged([base, *self._pending])
             self._pending = None
         return self._vis_now if self._vis_now is not None else visited
 
@@ -351,7 +375,7 @@ class PoolBatchSearch(ParallelBatchSearch):
         self._pool = []
         self.profile = {}
         self.level_cpu = []
-        self._vis: np.ndarray | None = None
+        self._recent: list[np.ndarray] | None = None  # the last level's new states: the parent's range's, its own
         self._sent_steps: int | None = None  # steps the parent knows by value (None: it knows none)
         while True:
             try:
@@ -373,16 +397,15 @@ class PoolBatchSearch(ParallelBatchSearch):
             try:
                 seen = self._seen if self._seen is not None else self._receive_seen(conn)
                 if res is None:
-                    self._vis = None  # the parent sends it whole next time
+                    self._recent = None  # the parent merges the visited set before the next level
                     self._sent_steps = None  # and learns every step again
                     conn.send_bytes(pickle.dumps({"error": error}))
                     continue
                 t1 = time.process_time()
                 res.send(conn)
                 self._sent_steps = len(self.emits)
-                t1 = self._tally("worker: send", t1)
-                self._vis = _union(self._vis, seen, res.sorted_fps)  # the level's new states (all, with 2 workers)
-                self._tally("worker: visited union", t1)
+                self._tally("worker: send", t1)
+                self._recent = [seen, res.sorted_fps]  # the next level's visited set: the shelf's and these
             except (EOFError, OSError, KeyboardInterrupt):
                 return
 
@@ -398,15 +421,18 @@ class PoolBatchSearch(ParallelBatchSearch):
         books = pickle.loads(raw[0])
         cols = np.frombuffer(raw[1], dtype=meta["dtype"]).reshape(meta["shape"])
         fps = np.frombuffer(raw[2], dtype=np.uint64)
-        vis = np.frombuffer(raw[3], dtype=np.uint64)
-        if meta["full"]:
-            self._vis = vis
-        elif self._vis is None:
-            raise RuntimeError("no visited set")
-        elif len(vis):
-            self._vis = _union(self._vis, vis)
-        if len(self._vis) != meta["vis_len"]:
-            raise RuntimeError(f"visited set out of step ({len(self._vis)} != {meta['vis_len']})")
+        runs: list[np.ndarray] = []
+        if meta["recent"]:  # the last level's new states, not yet in the shelf's copy
+            if self._recent is None:
+                raise RuntimeError("the last level's new states are missing")
+            sent = np.frombuffer(raw[3], dtype=np.uint64)
+            cuts = np.cumsum([0, *meta["runs"]])
+            runs = [self._recent[0]] + ([sent[a:b] for a, b in zip(cuts[:-1], cuts[1:], strict=True)]
+                                        if meta["runs"] else self._recent[1:])
+        self._recent = None  # until this level is answered
+        visited = _Runs(self._shelf.arrays[meta["slot"]][: meta["base"]], [r for r in runs if len(r)])
+        if len(visited) != meta["vis_len"]:
+            raise RuntimeError(f"visited set out of step ({len(visited)} != {meta['vis_len']})")
         if not _sync(self, books):
             _rebase(self, books)
             self._sent_steps = None
@@ -417,7 +443,7 @@ class PoolBatchSearch(ParallelBatchSearch):
         before = self.result.transitions
         self._frontier = (cols, fps, np.arange(len(fps)))
         t1 = self._tally("worker: task and visited", t0)
-        cols, parts = self._expand_range(cols, fps, self._vis, 0, len(fps), counts)
+        cols, parts = self._expand_range(cols, fps, visited, 0, len(fps), counts)
         t1 = self._tally("worker: range", t1)
         # the parent's range's fingerprints: when they are here already, drop them from each chunk (sorted,
         # deduplicated by sorting) before ordering; else order first and drop them after, so that a
@@ -458,14 +484,86 @@ class PoolBatchSearch(ParallelBatchSearch):
         return res
 
 
-def _union(*arrays: np.ndarray) -> np.ndarray:
-    """Sorted union of sorted uint64 arrays (timsort merges the runs; duplicates dropped)."""
-    parts = [a for a in arrays if len(a)]
-    if len(parts) <= 1:
-        return parts[0] if parts else arrays[0]
-    out = np.sort(np.concatenate(parts), kind="stable")
-    dup = out[1:] == out[:-1]
-    return out[np.concatenate(([True], ~dup))] if dup.any() else out
+@dataclass
+class _Runs:
+    """A worker's visited set: the shelf's sorted array plus the last level's new states in sorted runs
+    (disjoint), which the parent merges into the other slot meanwhile. Looked up as batch._unseen does
+    with a diskstore.DiskVisited: the base first, then the runs for what is still unseen (few)."""
+
+    base: np.ndarray
+    runs: list[np.ndarray]
+
+    def __len__(self) -> int:
+        return len(self.base) + sum(len(r) for r in self.runs)
+
+    def unseen(self, ufp: np.ndarray) -> np.ndarray:
+        keep = absent(self.base, ufp)
+        for r in self.runs:
+            sel = np.flatnonzero(keep)
+            keep[sel] = absent(r, ufp[sel])
+        return keep
+
+
+@dataclass
+class _Shelf:
+    """The parent's visited set in shared memory, in two slots: the parent merges a level's new states
+    into one slot while the workers read the other (the last merged set), so a worker keeps no copy
+    and merges nothing. Each slot maps a sparse file as large as the machine's memory, made before the
+    fork, so the workers inherit the mappings; pages are only allocated as they are written, and the
+    files vanish with the last process that maps them (memfd, or an unlinked temporary file)."""
+
+    arrays: list[np.ndarray]
+    held: list[np.ndarray | None] = field(default_factory=lambda: [None, None])  # what each slot holds
+    published: int | None = None  # the slot the workers read this level
+
+    @classmethod
+    def make(cls) -> _Shelf | None:
+        import mmap
+        import tempfile
+
+        try:
+            cap = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+        except (ValueError, OSError, AttributeError):
+            cap = 1 << 34
+        arrays = []
+        try:
+            for k in range(2):
+                if hasattr(os, "memfd_create"):
+                    fd = os.memfd_create(f"explorer-visited-{k}")
+                else:
+                    f = tempfile.TemporaryFile()
+                    fd = os.dup(f.fileno())
+                    f.close()
+                try:
+                    os.ftruncate(fd, cap)
+                    arrays.append(np.frombuffer(mmap.mmap(fd, cap), dtype=np.uint64))
+                finally:
+                    os.close(fd)
+        except (OSError, ValueError):
+            return None  # no shared memory: each level runs in one process
+        return cls(arrays)
+
+    def write(self, runs: list[np.ndarray]) -> np.ndarray | None:
+        """Merges disjoint sorted runs into the slot the workers do not read; None when they do not fit."""
+        n = sum(len(r) for r in runs)
+        slot = 1 if self.published == 0 else 0
+        if n > len(self.arrays[slot]):
+            return None
+        out = self.arrays[slot][:n]
+        np.concatenate(runs, out=out)
+        if len(runs) > 1:
+            out.sort(kind="stable")  # timsort: merges the runs in place
+        self.held[slot] = out
+        return out
+
+    def publish(self, visited: np.ndarray) -> int | None:
+        """The slot the workers read `visited` from this level (copied there when it is elsewhere)."""
+        if not any(h is visited for h in self.held):
+            visited = self.write([visited])
+            if visited is None:
+                return None
+        self.published = next(k for k, h in enumerate(self.held) if h is visited)
+        return self.published
 
 
 def _rebase(search: BatchSearch, books: Codebooks) -> None:
