@@ -78,11 +78,13 @@ def run_model(model: Any, options: Options, *, spec_file: str | None = None,
         from .engine.diskstore import check_disk_options
 
         check_disk_options(model, options)
-    if options.por:  # partial-order reduction: interpreted BFS over stubborn subsets (engine/por.py)
+    if options.por:  # partial-order reduction: BFS over stubborn subsets (engine/batch_por.py, engine/por.py)
         from .actors.independence import for_model
+        from .engine.batch_por import run_batch_por
         from .engine.por import run_por
 
-        result = run_por(model, options, for_model(model), **kw)
+        run = run_por if options.backend == "interp" else run_batch_por
+        result = run(model, options, for_model(model), **kw)
     elif _resumes_batch(options) if options.resume else _use_batch(model, options):
         from .engine.batch import run_batch_or_fallback
 

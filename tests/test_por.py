@@ -150,10 +150,12 @@ CATALOG = [
 ]
 
 
+@pytest.mark.parametrize("backend", ["interp", "batch"])
 @pytest.mark.parametrize("spec,params,faults", CATALOG)
-def test_catalog_verdicts_equal(spec, params, faults):
-    m_full, _ = load_model(spec, params, faults)
-    full, red = _both(spec, params, faults, max_violations=5)
+def test_catalog_verdicts_equal(spec, params, faults, backend):
+    full = check(spec, params=params, faults=faults, backend="interp", max_violations=5)
+    red = check(spec, params=params, faults=faults, por=True, backend=backend, max_violations=5)
+    assert red.backend == backend, red.warnings
     assert {v.property for v in red.violations if v.kind != "liveness"} == \
         {v.property for v in full.violations if v.kind != "liveness"}
     assert red.distinct_states <= full.distinct_states
@@ -206,9 +208,10 @@ class Hidden(Protocol):
         return {"a": Sneaky(), "b": Quiet()}
 
 
-def test_unpredicted_send_stops_the_run():
+@pytest.mark.parametrize("backend", ["interp", "batch"])
+def test_unpredicted_send_stops_the_run(backend):
     with pytest.raises(UsageError, match="did not predict"):
-        check(Hidden, por=True)
+        check(Hidden, por=True, backend=backend)
 
 
 # --------------------------------------------------------------------------- refusals and the CLI
@@ -332,13 +335,15 @@ SYMMETRIC_CATALOG = [
 ]
 
 
+@pytest.mark.parametrize("backend", ["interp", "batch"])
 @pytest.mark.parametrize("spec,params,faults", SYMMETRIC_CATALOG)
-def test_catalog_verdicts_equal_with_symmetry(spec, params, faults):
+def test_catalog_verdicts_equal_with_symmetry(spec, params, faults, backend):
     """Every catalog configuration whose spec declares interchangeable nodes: --por --symmetry gives the
     verdicts of the search with no reduction, and no more states than --symmetry alone."""
     full = check(spec, params=params, faults=faults, backend="interp", max_violations=5)
     sym = check(spec, params=params, faults=faults, backend="interp", symmetry=True, max_violations=5)
-    both = check(spec, params=params, faults=faults, por=True, symmetry=True, max_violations=5)
+    both = check(spec, params=params, faults=faults, por=True, symmetry=True, backend=backend, max_violations=5)
+    assert both.backend == backend, both.warnings
     safety = lambda r: {v.property for v in r.violations if v.kind != "liveness"}  # noqa: E731
     assert safety(both) == safety(full)
     assert both.exit_code == full.exit_code

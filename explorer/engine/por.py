@@ -28,6 +28,11 @@ reduction requires it). See docs/design.md.
 
 Not combined with --depth: a reduced search may reach a state only by a longer path than the full
 breadth-first search, so a depth bound could hide a violation the full search finds within it.
+
+Two engines: `run_por` here (interpreted, one state at a time; `--backend interp`) and
+`batch_por.run_batch_por` (the default: the same choice made per parent on the batched engine's
+candidates, with C3 against the visited set as of the level's start; its docstring says why that is
+sound and why its counts may differ from this one's).
 """
 from __future__ import annotations
 
@@ -215,8 +220,8 @@ def check_por_options(model: Any, opts: Any) -> None:
                          "the full search, so a depth bound could hide a violation the full search finds within it",
                          hint="run without --depth (the reduced search is complete), or without --por")
     if getattr(opts, "workers", 1) > 1 or getattr(opts, "cluster", None):
-        raise UsageError("--por: not with --workers/--cluster: the reduction runs on the interpreted engine, in "
-                         "one process (workers split the batched engine's levels, which expand every step)",
+        raise UsageError("--por: not with --workers/--cluster: the reduction runs in one process (its visible "
+                         "set and statistics are kept there; workers would expand their ranges without them)",
                          hint="drop --workers/--cluster, or --por")
     if getattr(opts, "checkpoint", None) or getattr(opts, "resume", None):
         raise UsageError("--por: not with --checkpoint/--resume (the reduction's visibility set is not saved)",
