@@ -269,6 +269,14 @@ class Protocol(Spec):
             else:
                 net[key] -= 1
 
+    def _budget(self, kind: str) -> None:
+        """Disables the step unless a fault of `kind` is left. Called before the step's choice, so a
+        spent budget costs one run instead of one per option (and the batched engine one read per state)."""
+        left = self.faults_left
+        if kind == "restart" and left.get("restart") is None:
+            return
+        require(left.get(kind, 0) > 0)
+
     def _spend(self, kind: str) -> None:
         left = self.faults_left
         if kind == "restart" and left.get("restart") is None:
@@ -372,6 +380,7 @@ class Protocol(Spec):
     @_act
     def lose(self) -> None:
         require(self._faults.get("loss", 0) > 0)
+        self._budget("loss")
         key = self._choose_message(deliverable=False)
         self._spend("loss")
         if self._delayed:
@@ -383,6 +392,7 @@ class Protocol(Spec):
     @_act
     def duplicate(self) -> None:
         require(self._faults.get("dup", 0) > 0)
+        self._budget("dup")
         key = self._choose_message(deliverable=True)
         require(key[1] not in self.crashed)
         self._spend("dup")
@@ -391,6 +401,7 @@ class Protocol(Spec):
     @_act
     def crash(self) -> None:
         require(self._faults.get("crash", 0) > 0)
+        self._budget("crash")
         node_id = choose([n for n in self._ids if n not in self.crashed])
         self._spend("crash")
         cls = self._blueprint[node_id]
@@ -415,6 +426,7 @@ class Protocol(Spec):
     @_act
     def restart(self) -> None:
         require(self._faults.get("crash", 0) > 0)
+        self._budget("restart")
         node_id = choose(sorted(self.crashed))
         self._spend("restart")
         self.crashed = self.crashed - {node_id}
@@ -428,6 +440,7 @@ class Protocol(Spec):
     def partition_network(self) -> None:
         require(self._faults.get("partition", 0) > 0)
         require(self.partition is None)
+        self._budget("partition")
         blocks = choose(self._partitions)
         self._spend("partition")
         self.partition = blocks
