@@ -39,7 +39,7 @@ from typing import Any
 
 import numpy as np
 
-from ..actors.independence import _NODE_KINDS
+from ..actors.independence import _NODE_KINDS, _handler
 from .batch import BatchSearch, _unseen
 from .leaves import Unbatchable
 from .por import Reducer, check_por_options
@@ -62,7 +62,7 @@ class PorBatchMixin:
         self.name_rank = np.empty(len(self.node_ids), dtype=np.int64)
         self.name_rank[order] = np.arange(len(self.node_ids))
         self._emit_tables: tuple[int, np.ndarray, np.ndarray] | None = None
-        self._closures: dict[bytes, np.ndarray] = {}
+        self._closures: dict[bytes, dict[int, int]] = {}  # (in flight, enabled) -> start -> closure
         self._net_cache: tuple | None = None
         self._por_visited: Any = None
         self.result.backend = "batch"
@@ -132,7 +132,7 @@ class PorBatchMixin:
         chosen = np.zeros(n_par, dtype=np.int64)
         rows = np.flatnonzero(cand)
         if len(rows):
-            members = self._members(cols, rows, enabled[rows])  # (rows, nodes): closure of each start node
+            members = self._members(cols, rows, enabled[rows], fine[rows])  # (rows, nodes): closures
             e, f, k = enabled[rows, None], fine[rows, None], keys[rows, None]
             inside = members & e
             valid = en[rows] & ((e & ~members) != 0) & ((inside & ~f) == 0) & ((inside & k) != 0)
@@ -153,24 +153,34 @@ class PorBatchMixin:
         stats.pruned += int(len(keep) - keep.sum())
         return keep
 
-    def _members(self, cols: np.ndarray, rows: np.ndarray, enabled: np.ndarray) -> np.ndarray:
-        """Per parent in `rows`, per node: the bit mask of its closure (0 for nodes not enabled)."""
+    def _members(self, cols: np.ndarray, rows: np.ndarray, enabled: np.ndarray, fine: np.ndarray) -> np.ndarray:
+        """Per parent in `rows`, per node: the bit mask of its closure, for the nodes that may start a set
+        (enabled, C2 and C3 fine); 0 for the others, which the choice then rejects."""
         infl = self._inflight_bits(cols, rows)  # (rows, bytes)
         key = np.concatenate([infl, enabled.astype("<i8").view(np.uint8).reshape(len(rows), 8)], axis=1)
         key = np.ascontiguousarray(key)
         rowkeys = key.view(np.dtype((np.void, key.shape[1]))).reshape(-1)
         uniq, first, inv = np.unique(rowkeys, return_index=True, return_inverse=True)
-        table = np.empty((len(uniq), len(self.node_ids)), dtype=np.int64)
-        for j, i in enumerate(first.tolist()):
+        inv = inv.reshape(-1)
+        starts = np.zeros(len(uniq), dtype=np.int64)
+        np.bitwise_or.at(starts, inv, fine)  # the start nodes some parent of each key needs
+        table = np.zeros((len(uniq), len(self.node_ids)), dtype=np.int64)
+        memo = self._closures
+        for j, (i, need) in enumerate(zip(first.tolist(), starts.tolist(), strict=True)):
             kb = bytes(rowkeys[i])
-            got = self._closures.get(kb)
+            got = memo.get(kb)
             if got is None:
-                got = self._closures[kb] = self._close(infl[i], int(enabled[i]))
-            table[j] = got
-        return table[inv.reshape(-1)]
+                got = memo[kb] = {}
+            missing = [s for s in range(len(self.node_ids)) if need >> s & 1 and s not in got]
+            if missing:
+                got.update(self._close(infl[i], int(enabled[i]), missing))
+            for s in range(len(self.node_ids)):
+                if need >> s & 1:
+                    table[j, s] = got[s]
+        return table[inv]
 
-    def _close(self, infl: np.ndarray, enabled_mask: int) -> np.ndarray:
-        """Closes every enabled start node as `ActorIndependence.closure` does, from the packed in-flight bits."""
+    def _close(self, infl: np.ndarray, enabled_mask: int, starts: list[int]) -> dict[int, int]:
+        """Closes each start node as `ActorIndependence.closure` does, from the packed in-flight bits."""
         pids = self._net_cache[2]
         on = np.unpackbits(infl)[: len(pids)]
         inflight: dict[str, set[type]] = {}
@@ -179,15 +189,15 @@ class PorBatchMixin:
             inflight.setdefault(dst, set()).add(t)
         ids = self.node_ids
         enabled = {ids[i] for i in range(len(ids)) if enabled_mask >> i & 1}
-        out = np.zeros(len(ids), dtype=np.int64)
-        for start in enabled:
-            members = {start}
+        out = {}
+        for start in starts:
+            members = {ids[start]}
             while True:
                 joined = self.ind._senders_into(members, enabled, inflight)
                 if not joined:
                     break
                 members |= joined
-            out[self.node_index[start]] = sum(1 << self.node_index[m] for m in members)
+            out[start] = sum(1 << self.node_index[m] for m in members)
         return out
 
     # ------------------------------------------------------------------ per-step and per-state facts
@@ -259,8 +269,22 @@ class PorBatchMixin:
         """A `restart=K` budget is in faults_left: restarts are then not key steps."""
         return self._leaf_mask(cols, self._leaf_truth(self.ind.left_i, "restart", lambda v: True))
 
+    def _matters(self, dst: str, t: type) -> bool:
+        """Whether a message of type t in flight to dst can change a closure: it does only through what dst
+        may send once it handles it (`_may_send`), so not when its handler sends nothing dst's timers and
+        restart may not send already (nor when there is no handler, or dst may send anything anyway)."""
+        ind = self.ind
+        cls = ind.blueprint[dst]
+        timers = ind.timer_sends[cls]
+        h = _handler(ind.handles[cls], t)
+        if timers is None or h is None:
+            return False
+        sends = ind.sends_of_handler[(cls, h)]
+        return sends is None or not sends <= timers
+
     def _inflight_bits(self, cols: np.ndarray, rows: np.ndarray) -> np.ndarray:
-        """Per parent in `rows`: the (destination, message type) pairs in flight, packed into bytes."""
+        """Per parent in `rows`: the (destination, message type) pairs in flight that matter to a closure
+        (`_matters`), packed into bytes: the key closures are memoised under."""
         net_i = self.ind.net_i
         if net_i is None:
             return np.zeros((len(rows), 1), dtype=np.uint8)
@@ -272,11 +296,12 @@ class PorBatchMixin:
             pid_of: dict[tuple[str, type], int] = {} if c is None else dict(c[3])
             pids: list[tuple[str, type]] = [] if c is None else list(c[2])
 
-            def pid(dst: str, t: type) -> int:
-                j = pid_of.get((dst, t))
-                if j is None:
-                    j = pid_of[(dst, t)] = len(pids)
-                    pids.append((dst, t))
+            def pid(dst: str, t: type) -> int | None:
+                j = pid_of.get((dst, t), -1)
+                if j == -1:
+                    j = pid_of[(dst, t)] = len(pids) if self._matters(dst, t) else None
+                    if j is not None:
+                        pids.append((dst, t))
                 return j
 
             tables = []  # per leaf: [(pair id, code -> present)]
@@ -289,13 +314,15 @@ class PorBatchMixin:
                         if code == 0 or not v:
                             continue
                         for m in v:
-                            arr = per.setdefault(pid(k[1], type(m)), np.zeros(len(vals), dtype=bool))
-                            arr[code] = True
+                            j = pid(k[1], type(m))
+                            if j is not None:
+                                per.setdefault(j, np.zeros(len(vals), dtype=bool))[code] = True
                     tables.append(list(per.items()))
                 else:
+                    j = pid(k[1], type(k[2]))
                     arr = np.ones(len(vals), dtype=bool)
                     arr[0] = False
-                    tables.append([(pid(k[1], type(k[2])), arr)])
+                    tables.append([] if j is None else [(j, arr)])
             c = self._net_cache = ((tuple(lids), sizes), tables, pids, pid_of)
         _, tables, pids, _ = c
         bits = np.zeros((max(1, len(pids)), len(rows)), dtype=bool)
