@@ -317,6 +317,7 @@ class BatchSearch(Search):
         self.emits: list[_Emit] = []
         self._emit_index: dict[tuple, _Emit] = {}
         self._ranked_index: dict[tuple[_Emit, int, int], _Emit] = {}  # (step, position, rank) -> step
+        self._ranked_tables: tuple[list, dict[int, np.ndarray]] | None = None  # (steps, {position: table})
         self._first_decision: int | None = None  # set while one key's paths of an action are recorded
         self._expand_pos = 0  # the position (in the columns walked) of the state being expanded
         self.level_parent: list[np.ndarray] = []  # per level: index of each state's parent in the level before
@@ -577,14 +578,16 @@ class BatchSearch(Search):
         if not lids or not len(idx):
             return
         present = cols[np.array(lids, dtype=np.int64)[:, None], idx[None, :]] != 0
-        ranks = np.cumsum(present, axis=0, dtype=np.int16 if len(lids) < 1 << 15 else np.int64)
+        seen = np.zeros(len(idx), dtype=np.int16 if len(lids) < 1 << 15 else np.int64)  # admitted keys so far
+        rank_at = np.zeros(cols.shape[1], dtype=np.int64)  # the key being walked: its rank, by state position
         for j, lid in enumerate(lids):
-            sel = np.flatnonzero(present[j])
+            row = present[j]
+            sel = np.flatnonzero(row)
             if not len(sel):
                 continue
             sub = idx[sel]
-            rank_at = np.zeros(cols.shape[1], dtype=np.int64)
-            rank_at[sub] = ranks[j, sel] - 1
+            rank_at[sub] = seen[sel]  # reused by every key: each key's walk ends before the next one's starts
+            seen += row
 
             def only_this_key(codes, rank_at=rank_at, pos=node.pos):
                 """Records only the paths through this key (when its choice is the action's first decision)."""
@@ -604,10 +607,39 @@ class BatchSearch(Search):
             self._eval(child, sub, cols, only_this_key,
                        lambda i, ids, pos=node.pos, rank_at=rank_at: sink(i, self._ranked(ids, pos, rank_at[i])))
 
+    _RANKED_MAX = 1 << 22  # entries of a dense (step, rank) -> step table per decision position, at most
+
     def _ranked(self, ids: np.ndarray, pos: int, ranks: np.ndarray) -> np.ndarray:
-        """The steps `ids` (recorded on some state) with decision `pos` set to each state's own rank."""
+        """The steps `ids` (recorded on some state) with decision `pos` set to each state's own rank.
+
+        A dense table per position maps (step, rank) to the step (filled by `_ranked_one` on first use),
+        so that a walk's many calls cost two gathers rather than a sort each."""
         if not len(ids):
             return ids
+        c = self._ranked_tables
+        if c is None or c[0] is not self.emits:  # a restored or re-synced step list starts afresh
+            c = self._ranked_tables = (self.emits, {})
+        need_e, need_r = int(ids.max()) + 1, int(ranks.max()) + 1
+        tab = c[1].get(pos)
+        if tab is None or tab.shape[0] < need_e or tab.shape[1] < need_r:
+            shape = (max(need_e, len(self.emits), 0 if tab is None else tab.shape[0]),
+                     max(need_r, 8, 0 if tab is None else tab.shape[1]))
+            if shape[0] * shape[1] > self._RANKED_MAX:
+                return self._ranked_sorted(ids, pos, ranks)
+            new = np.full(shape, -1, dtype=np.int64)
+            if tab is not None:
+                new[:tab.shape[0], :tab.shape[1]] = tab
+            tab = c[1][pos] = new
+        flat = ids.astype(np.int64) * tab.shape[1] + ranks
+        out = tab.ravel()[flat]
+        miss = np.flatnonzero(out < 0)
+        if len(miss):
+            for f in np.unique(flat[miss]).tolist():
+                tab.flat[f] = self._ranked_one(f // tab.shape[1], pos, f % tab.shape[1])
+            out[miss] = tab.ravel()[flat[miss]]
+        return out
+
+    def _ranked_sorted(self, ids: np.ndarray, pos: int, ranks: np.ndarray) -> np.ndarray:
         pair = ids.astype(np.int64) * (1 << 20) + ranks
         u, inv = np.unique(pair, return_inverse=True)
         out = np.array([self._ranked_one(p >> 20, pos, p & ((1 << 20) - 1)) for p in u.tolist()], dtype=np.int64)
