@@ -5,6 +5,7 @@
     python bench/workers.py --n 7 --rounds 1   # quicker
     python bench/workers.py --workers 1 2 3    # more worker counts
     python bench/workers.py --profile          # also CPU seconds per phase, parent and workers
+    python bench/workers.py --profile --one-core   # every process on one CPU: CPU figures without contention
 
 CPU-time figures do not depend on the load the way wall-clock ones do. For each worker count the
 table gives the CPU seconds of all processes; with --profile, also the parent's serial CPU (what it
@@ -12,6 +13,12 @@ does while the workers wait: adopting their answers, joining the ranges, the sma
 checks) and the critical path estimated from CPU time: per split level the longer of the parent's
 concurrent part and the slowest worker's range, plus the serial part. The serial fraction is the
 serial CPU over the 1-worker run's CPU.
+
+--one-core runs every process of ours on one CPU (sched_setaffinity; the workers inherit it), so that
+the processes take turns instead of running together. Wall-clock figures then mean nothing, but the
+CPU figures leave out what two processes running at once cost each other (memory bandwidth, caches)
+and what other jobs on a shared machine add to the run that overlaps them: the critical path is
+then what the split itself costs. Compare it with a run without the flag to see the contention.
 
 Each round runs every configuration once, in a rotating order (so a burst of load on the shared
 machine does not always hit the same one), each in its own Python process. Ours is
@@ -62,9 +69,10 @@ print(json.dumps({"states": r.distinct_states, "transitions": r.transitions, "in
 """
 
 
-def run_ours(n: int, workers: int, timeout: float) -> dict:
+def run_ours(n: int, workers: int, timeout: float, one_core: bool = False) -> dict:
+    cpus = sorted(os.sched_getaffinity(0))[-1:] if one_core else None
     p = subprocess.run([sys.executable, "-c", CHILD, str(n), str(workers), SPEC], cwd=ROOT, capture_output=True,
-                       text=True, timeout=timeout)
+                       text=True, timeout=timeout, preexec_fn=(lambda: os.sched_setaffinity(0, cpus)) if cpus else None)
     if p.returncode != 0 or not p.stdout.strip():
         sys.exit(f"explorer failed on N={n}, workers={workers} (exit {p.returncode}):\n{p.stderr.strip()}")
     return json.loads(p.stdout.strip().splitlines()[-1])
@@ -123,18 +131,20 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--timeout", type=float, default=900)
     ap.add_argument("--json", type=Path, default=None, metavar="FILE")
     ap.add_argument("--profile", action="store_true", help="print CPU seconds per phase (parent and workers)")
+    ap.add_argument("--one-core", action="store_true",
+                    help="run ours on one CPU: CPU figures without the contention between processes (wall-clock meaningless)")
     a = ap.parse_args(argv)
     if a.rounds < 1 or min(a.workers) < 1:
         ap.error("--rounds and --workers must be at least 1")
     configs: list[str | int] = list(a.workers) + ([] if a.no_spin else ["spin"])
     runs: dict[str | int, list[dict]] = {c: [] for c in configs}
     loads = []
-    print(machine())
+    print(machine() + ("; --one-core: every process of ours on one CPU" if a.one_core else ""))
     for k in range(a.rounds):
         before = load()
         order = configs[k % len(configs):] + configs[:k % len(configs)]
         for c in order:
-            runs[c].append(run_spin(a.n, a.spin_script, a.timeout) if c == "spin" else run_ours(a.n, c, a.timeout))
+            runs[c].append(run_spin(a.n, a.spin_script, a.timeout) if c == "spin" else run_ours(a.n, c, a.timeout, a.one_core))
         loads.append((before, load()))
         print(f"round {k + 1}: load {before:.2f} -> {loads[-1][1]:.2f}; " + ", ".join(
             f"{c}: {runs[c][-1]['seconds']:.2f}s" for c in configs), flush=True)
