@@ -114,6 +114,7 @@ class PoolBatchSearch(ParallelBatchSearch):
         self.profile: dict[str, float] = {}  # CPU seconds per phase, parent side (bench/workers.py --profile)
         # per split level: (frontier size, parent's share, parent CPU s while the workers work, slowest worker's)
         self.level_cpu: list[tuple[int, float, float, float]] = []
+        self.redone: list[tuple[int, int, str]] = []  # (depth, worker, why) of each range the parent redid
 
     def run(self):
         t0 = time.process_time()
@@ -255,6 +256,7 @@ class PoolBatchSearch(ParallelBatchSearch):
         except (EOFError, OSError, pickle.UnpicklingError) as e:
             got = f"worker {k} ended without an answer ({e!r})"
         if isinstance(got, str):
+            self.redone.append((depth, k, got))
             cols, more = self._expand_range(cols, fps, visited, bounds[k], bounds[k + 1], counts)
             fp, par, em = self._finish_range(more)
             return cols, _Row(fp, par, em, None, None, False), False, 0.0
