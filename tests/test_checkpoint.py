@@ -184,10 +184,10 @@ def kill_and_resume(engine: str, seed: int, spec: Path, reference, tmp_path: Pat
     header, _ = read_header(ck)
     assert header["engine"] == engine and 0 < header["distinct_states"] <= closed_form(ENGINES[engine])
     assert ("disk" in header) == disk
-    if disk:  # beside FILE, the generation its header names (and one more when a kill came while it wrote
-        # the next: the next checkpoint removes it); a SIGKILL leaves its DIR files behind
+    if disk:  # beside FILE, the generation its header names (and others when a kill came while a run wrote
+        # the next one or removed the older ones: its next checkpoint removes them); a SIGKILL leaves DIR's files
         gens = [p.name for p in (tmp_path / "run.ckpt.disk").iterdir()]
-        assert Path(header["disk"]["dir"]).name in gens and len(gens) <= 2, gens
+        assert Path(header["disk"]["dir"]).name in gens and len(gens) <= 1 + len(targets), gens
         assert any(files.glob("explorer-*"))
         for left in files.iterdir():
             shutil.rmtree(left)
@@ -339,7 +339,8 @@ def test_a_disk_checkpoint_resumes_with_or_without_disk(spec, disk_saved, refere
     header, _ = read_header(disk_saved)
     manifest = header["disk"]
     gen = disk_saved.parent / manifest["dir"]
-    assert "visited" not in np.load(disk_saved).files  # the visited set is a file beside it, not in the .npz
+    assert not {"visited", "cols", "fps"} & set(np.load(disk_saved).files)  # files beside it, not in the .npz
+    assert (gen / "frontier-fps.bin").stat().st_size == 8 * manifest["frontier"]["n"] > 0
     assert (gen / "visited.bin").stat().st_size == 8 * manifest["visited"] == 8 * header["distinct_states"]
     got = resumed(spec, "batch", 4, disk_saved, reference[4], **({"disk": str(tmp_path)} if disk else {}))
     same_run(got, reference[4], 4)
@@ -362,3 +363,17 @@ def test_a_disk_checkpoint_without_its_files_is_refused_saying_where_they_go(spe
     run = explore(spec, "--param", "n=4", "--backend", "batch", "--max-violations", "2", "--resume", str(copy),
                   "--no-progress")
     assert run.code == 2 and "alone.ckpt.disk/" in run.err and "missing" in run.err and "Traceback" not in run.err, run
+
+
+def test_a_checkpoint_removes_the_disk_generations_its_file_does_not_name(spec, tmp_path):
+    ck = tmp_path / "g.ckpt"
+    orphan = tmp_path / "g.ckpt.disk" / "g9-1"  # as a writer killed before its FILE named it leaves
+    orphan.mkdir(parents=True)
+    (orphan / "visited.bin").write_bytes(b"")
+    (tmp_path / "dir").mkdir()
+    run = {"params": {"n": 3}, "backend": "batch", "checkpoint": str(ck), "checkpoint_every_s": 0.0, "max_states": 200}
+    explorer.check(str(spec), **run, disk=str(tmp_path / "dir"))
+    header, _ = read_header(ck)
+    assert [p.name for p in (tmp_path / "g.ckpt.disk").iterdir()] == [Path(header["disk"]["dir"]).name]
+    explorer.check(str(spec), **run)  # an in-memory checkpoint over it: nothing beside FILE any more
+    assert "disk" not in read_header(ck)[0] and not (tmp_path / "g.ckpt.disk").exists()

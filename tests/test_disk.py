@@ -31,8 +31,11 @@ from .test_batch_engine import _figures, generated_specs
 
 @pytest.fixture
 def small_blocks(monkeypatch):
+    """Blocks of 5 fingerprints, and frontier chunks of 7 states or more (64 candidates): every level of
+    more than 7 states is expanded, checked and deduplicated across chunks through the files."""
     monkeypatch.setattr(diskstore, "BLOCK", 5)
     monkeypatch.setattr(diskstore, "CHUNK_CANDIDATES", 64)
+    monkeypatch.setattr(BatchSearch, "_MIN_CHUNK", 7)
 
 
 def _twophase(n: int, **opts):
@@ -73,15 +76,20 @@ def test_a_violation_on_disk_has_the_in_memory_trace(tmp_path, small_blocks, n):
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow,
                                                                    HealthCheck.function_scoped_fixture])
-@given(generated_specs(), st.sampled_from([None, 2]), st.sampled_from([None, 7]), st.integers(1, 4))
-def test_generated_specs_give_the_same_figures_on_disk(tmp_path, monkeypatch, spec, depth, max_states, block):
+@given(generated_specs(), st.sampled_from([None, 2]), st.sampled_from([None, 7]), st.integers(1, 4),
+       st.integers(1, 3), st.booleans())
+def test_generated_specs_give_the_same_figures_on_disk(tmp_path, monkeypatch, spec, depth, max_states, block,
+                                                       chunk, deadlock):
     monkeypatch.setattr(diskstore, "BLOCK", block)
     monkeypatch.setattr(diskstore, "CHUNK_CANDIDATES", 3)
     model, _ = load_model(spec)
-    o = Options(backend="batch", depth=depth, max_states=max_states)
+    o = Options(backend="batch", depth=depth, max_states=max_states, deadlock=deadlock, max_violations=3)
     mem = BatchSearch(model, o).run()
-    disk = BatchSearch(model, o.but(disk=str(tmp_path))).run()
+    with monkeypatch.context() as m:  # frontier chunks of 1-3 states: a new state often comes from several
+        m.setattr(BatchSearch, "_MIN_CHUNK", chunk)
+        disk = BatchSearch(model, o.but(disk=str(tmp_path))).run()
     assert _figures(disk) == _figures(mem)
+    assert [v.trace.length for v in disk.violations] == [v.trace.length for v in mem.violations]
     assert list(tmp_path.iterdir()) == []
 
 
@@ -249,4 +257,49 @@ def test_sigterm_removes_the_files_too(tmp_path):
         assert p.wait(timeout=60) == 128 + signal.SIGTERM
     finally:
         p.kill()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_no_level_is_held_in_memory_whole(tmp_path, monkeypatch):
+    """The frontier is expanded and the new level checked a chunk at a time: no array handed to the
+    engine's expansion or check holds more than one chunk (7 states, or 64 candidates' worth), while
+    TwoPhase N=5's largest level holds over 1,000 states (the in-memory run's level sizes)."""
+    sizes = []
+    expand, check = BatchSearch._expand_range, BatchSearch._check_level
+
+    def spy_expand(self, cols, fps, visited, lo, n, counts):
+        sizes.append(("expand", len(fps)))
+        return expand(self, cols, fps, visited, lo, n, counts)
+
+    def spy_check(self, cols, fps, depth):
+        sizes.append(("check", len(fps)))
+        return check(self, cols, fps, depth)
+
+    monkeypatch.setattr(diskstore, "CHUNK_CANDIDATES", 64)  # blocks of the default size: this test is about levels
+    monkeypatch.setattr(BatchSearch, "_MIN_CHUNK", 7)
+    model, _ = load_model(TWOPHASE, {"n": 5})
+    mem = BatchSearch(model, Options())
+    mem.run()
+    largest = max(len(a) for a in mem.level_parent)
+    assert largest > 1000, largest
+    monkeypatch.setattr(BatchSearch, "_expand_range", spy_expand)
+    monkeypatch.setattr(BatchSearch, "_check_level", spy_check)
+    r = run_model(model, Options(disk=str(tmp_path)))
+    assert r.distinct_states == 6**5 + 4**5 + 2**5
+    assert {k for k, _ in sizes} == {"expand", "check"}
+    biggest = max(n for k, n in sizes if k != "check" or n != 1)  # level 0 (one state) is checked in memory
+    assert biggest <= 64, biggest
+    assert sum(n for k, n in sizes if k == "check") == r.distinct_states
+
+
+def test_an_actor_spec_with_crashes_has_the_in_memory_figures_on_disk(tmp_path, small_blocks):
+    """twopc: new dict keys (messages in flight) widen the codes mid-level, and the frontier's segments."""
+    from .conftest import TWOPC
+
+    model, _ = load_model(TWOPC, {"n": 2}, "crash=1,restart=0")
+    mem = run_model(model, Options(max_violations=3))
+    disk = run_model(model, Options(max_violations=3, disk=str(tmp_path)))
+    assert (disk.backend, mem.backend) == ("batch", "batch") and not disk.warnings
+    assert _figures(disk) == _figures(mem)
+    assert [v.property for v in disk.violations] == ["everyone_decides"]
     assert list(tmp_path.iterdir()) == []

@@ -24,6 +24,7 @@ messages of the spec), and it means a checkpoint is code, trusted as the spec fi
 """
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import hashlib
 import io
@@ -348,7 +349,8 @@ class Checkpointer:
         manifest = None
         try:
             if disk is not None:
-                manifest = diskstore.save_for_checkpoint(self.path, self.attempts, *disk, previous=self.disk_manifest)
+                manifest = diskstore.save_for_checkpoint(self.path, self.attempts, *disk,
+                                                         previous=self.disk_manifest)
                 header = {**header, "disk": manifest}
             write_atomic(self.path, header, arrays, objects)
         except UsageError as e:
@@ -392,6 +394,11 @@ class Checkpointer:
                     visited: np.ndarray, depth: int) -> None:
         if type(visited) is not np.ndarray:  # --disk: keep the file of this level start (merging deletes it)
             visited = _Pinned(search._disk.pin(visited.path), len(visited))
+        if fps is None:  # --disk: the frontier is a disklevels.FileFrontier, deleted after its level
+            cols = dataclasses.replace(cols, cols=search._disk.pin(cols.cols, "frontier-cols"),
+                                       fps=search._disk.pin(cols.fps, "frontier-fps"),
+                                       index=search._disk.pin(cols.index, "frontier-index"),
+                                       segments=list(cols.segments))
         self.pending = (cols, fps, frontier_index, visited, depth, list(search.level_parent),
                         list(search.level_emit), _counters(search), dict(search.parents))
         if self._due():
@@ -405,12 +412,14 @@ class Checkpointer:
 
         lv = search.leaves
         arrays = _parents_arrays(parents, ROOT)
-        arrays.update(cols=cols, fps=fps, frontier_index=frontier_index, init_cols=search._init_cols,
+        arrays.update(init_cols=search._init_cols,
                       hash_sizes=np.array([len(h) for h in lv.hashes], dtype=np.int64),
                       hashes=np.concatenate(lv.hashes) if lv.hashes else np.zeros(0, dtype=np.uint64))
+        if fps is not None:
+            arrays.update(cols=cols, fps=fps, frontier_index=frontier_index)
         disk = None
-        if isinstance(visited, _Pinned):  # --disk: the visited file and level files go beside FILE
-            disk = (visited.path, visited.n, lparent, lemit)
+        if isinstance(visited, _Pinned):  # --disk: the visited file, level files and frontier go beside FILE
+            disk = (visited.path, visited.n, lparent, lemit, cols if fps is None else None)
         else:
             arrays.update(visited=visited, level_sizes=np.array([len(x) for x in lparent], dtype=np.int64),
                           level_parent=np.concatenate(lparent).astype(np.uint32),
@@ -469,7 +478,7 @@ def level_start(search: Any, cols: np.ndarray, fps: np.ndarray, frontier_index: 
         search._saver.level_start(search, cols, fps, frontier_index, visited, depth)
     mem = search._mem
     if mem is not None:
-        need = next_level_bytes(search, cols, fps, visited)
+        need = next_level_bytes(search, cols, fps, visited) if fps is not None else streamed_level_bytes(search, cols)
         if mem.over(need):
             from .search import _Stop
 
@@ -487,6 +496,18 @@ def next_level_bytes(search: Any, cols: np.ndarray, fps: np.ndarray, visited: np
     per_state = 2 * cols.shape[0] * cols.dtype.itemsize + 8 + 6 + 24
     chunk = min(int(len(fps) * search._succ_per_state), search._CHUNK_CANDIDATES)
     return new * per_state + visited.nbytes + new * 8 + chunk * 60  # --disk: its buffer (engine/diskstore.py)
+
+
+def streamed_level_bytes(search: Any, frontier: Any) -> int:
+    """--disk (engine/disklevels.py): what a level allocates at most, whatever its size: one chunk of
+    candidates (about 60 B each while deduplicated), that chunk's states' codes read and written, and
+    the read buffers of the visited set and of the level's new fingerprints (a block each)."""
+    from .diskstore import BLOCK
+
+    chunk = min(int(len(frontier) * search._succ_per_state), search._CHUNK_CANDIDATES)
+    width = max([s.width * np.dtype(s.dtype).itemsize for s in frontier.segments] or [1])
+    states = chunk / max(1.0, search._succ_per_state)
+    return int(chunk * 60 + 3 * states * (max(width, search.leaves.n) + 40) + 2 * 8 * BLOCK)
 
 
 def _spec_module(model: Any) -> str | None:
@@ -540,9 +561,12 @@ def restore_batch(search: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, Any,
     search.parents = _parents_dict(ck, ROOT)
     _restore_counters(search, ob["counters"])
     search._init_cols = _array(ck, "init_cols")
+    frontier = None
     if "disk" in ck.header:  # written with --disk: the visited set and levels are files beside FILE
         try:
             visited = diskstore.restore_from_checkpoint(search, ck.path, ck.header["disk"])
+            if "frontier" in ck.header["disk"]:
+                frontier = diskstore.frontier_from_checkpoint(search, ck.path, ck.header["disk"])
         except (OSError, KeyError, TypeError, ValueError) as e:
             raise CheckpointError(f"--resume {ck.path}: its files are missing or damaged ({e})",
                                   hint=f"keep {Path(ck.path).name}.disk/ beside {Path(ck.path).name} (a run with "
@@ -555,4 +579,8 @@ def restore_batch(search: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, Any,
         search.level_parent = [lp[a:b].copy() for a, b in zip(bounds, bounds[1:], strict=False)]
         search.level_emit = [le[a:b].astype(emit_dtype) for a, b in zip(bounds, bounds[1:], strict=False)]
         visited = diskstore.into_store(search, _array(ck, "visited"))  # under --disk: into the run's files
-    return (_array(ck, "cols"), _array(ck, "fps"), _array(ck, "frontier_index"), visited, int(ob["level"]))
+    if frontier is None:
+        frontier = (_array(ck, "cols"), _array(ck, "fps"), _array(ck, "frontier_index"))
+    elif not isinstance(frontier, tuple):  # a FileFrontier, for disklevels.levels
+        frontier = (frontier, None, None)
+    return (*frontier, visited, int(ob["level"]))

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import functools
 import os
 import shutil
 import signal
@@ -104,11 +105,11 @@ class DiskStore:
             raise _disk_error(dst, e) from None
         return dst
 
-    def pin(self, path: Path) -> Path:
-        """Keeps the file at `path` readable (as `pinned-visited.bin`) after the search deletes it: the
-        visited set of a level start, which a checkpoint written later in that level saves."""
-        pinned = self.root / "pinned-visited.bin"
-        tmp = self.root / "pinned-visited.tmp"
+    def pin(self, path: Path, name: str = "visited") -> Path:
+        """Keeps the file at `path` readable (as `pinned-NAME.bin`) after the search deletes it: the
+        visited set (and frontier) of a level start, which a checkpoint written later in that level saves."""
+        pinned = self.root / f"pinned-{name}.bin"
+        tmp = self.root / f"pinned-{name}.tmp"
         try:
             tmp.unlink(missing_ok=True)
             link_or_copy(path, tmp)
@@ -147,6 +148,13 @@ class LevelFiles(list):
         path = self.store.path(self.stem)
         self.store.write(path, arr)
         super().append(np.memmap(path, dtype=arr.dtype, mode="r", shape=arr.shape))
+
+    def add_file(self, path: Path, dtype: Any, n: int) -> None:
+        """Appends a level already written to `path`, a file of the store (its first n entries)."""
+        if not n:
+            super().append(np.zeros(0, dtype=dtype))
+            return
+        super().append(np.memmap(path, dtype=dtype, mode="r", shape=(n,)))
 
     def adopt(self, src: Path | None, dtype: str, n: int) -> None:
         """Appends a level saved in a checkpoint (`src`; None for an empty level) without reading it."""
@@ -284,9 +292,13 @@ def attached(search: Any) -> Iterator[None]:
     search.level_emit = LevelFiles(store, "step", search.level_emit)
     if not isinstance(getattr(type(search), "_CHUNK_CANDIDATES", None), property):  # symmetry sizes its own
         search._CHUNK_CANDIDATES = CHUNK_CANDIDATES
+    from . import disklevels
+
+    search._levels = functools.partial(disklevels.levels, search)  # the level loop over files, for this run
     try:
         yield
     finally:
+        search.__dict__.pop("_levels", None)
         search._disk = None
         store.close()
         if old_term is not None:
@@ -369,7 +381,7 @@ def _level_file(arr: np.ndarray, dst: Path, previous: Path | None) -> dict[str, 
 
 
 def save_for_checkpoint(ck_path: str | Path, serial: int, visited: Path, n: int, parents: list, steps: list,
-                        previous: dict[str, Any] | None = None) -> dict[str, Any]:
+                        frontier: Any = None, previous: dict[str, Any] | None = None) -> dict[str, Any]:
     """Writes a new generation of FILE.disk/ (see above), linking level files from the generation of the
     manifest `previous` (the last one written); returns the manifest FILE's header keeps."""
     ck = Path(ck_path)
@@ -383,12 +395,35 @@ def save_for_checkpoint(ck_path: str | Path, serial: int, visited: Path, n: int,
         levels = [{"parent": _level_file(p, gen / f"parent-{d}.bin", prev),
                    "step": _level_file(s, gen / f"step-{d}.bin", prev)}
                   for d, (p, s) in enumerate(zip(parents, steps, strict=True))]
+        if frontier is not None:  # a disklevels.FileFrontier: codes, fingerprints, positions
+            for name, src in zip(FRONTIER_FILES, frontier.files(), strict=True):
+                _durable_copy(src, gen / name, None)
         _fsync_dir(gen)
         _fsync_dir(home)
     except OSError as e:
         shutil.rmtree(gen, ignore_errors=True)
         raise _disk_error(gen, e) from None
-    return {"dir": f"{home.name}/{gen.name}", "visited": n, "levels": levels}
+    out = {"dir": f"{home.name}/{gen.name}", "visited": n, "levels": levels}
+    if frontier is not None:
+        out["frontier"] = frontier.manifest()
+    return out
+
+
+FRONTIER_FILES = ("frontier-cols.bin", "frontier-fps.bin", "frontier-index.bin")
+
+
+def frontier_from_checkpoint(search: Any, ck_path: str | Path, manifest: dict[str, Any]) -> Any:
+    """The frontier a --disk checkpoint saved: a FileFrontier in the run's store, or (cols, fps, index) arrays
+    without --disk."""
+    from .disklevels import FileFrontier
+
+    gen = checkpoint_dir(ck_path, manifest)
+    store = getattr(search, "_disk", None)
+    if store is None:
+        return FileFrontier.from_manifest(None, [gen / f for f in FRONTIER_FILES], manifest["frontier"]).arrays(
+            search.leaves.n)
+    own = [store.adopt(gen / f, "frontier") for f in FRONTIER_FILES]
+    return FileFrontier.from_manifest(store, own, manifest["frontier"])
 
 
 def keep_only(ck_path: str | Path, manifest: dict[str, Any] | None) -> None:
