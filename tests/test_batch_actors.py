@@ -15,7 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from explorer import Message, Node, Protocol, choose, invariant, on, require
+from explorer import Message, Node, Protocol, Spec, action, choose, invariant, on, require
 from explorer.api import load_model, run_model
 from explorer.dsl.loader import load_spec
 from explorer.engine.options import Options
@@ -236,3 +236,76 @@ def test_the_liveness_graph_of_an_actor_spec_is_the_same_from_both_builders():
     for f in FIELDS:
         assert getattr(a, f) == getattr(b, f), f
     assert len(b.labels) > 100
+
+
+# ---------------------------------------------------------------------- dict keys that appear late
+
+
+class LateKeys(Spec):
+    """Key `step` of `d` is first met at depth `step`: each new key widens the columns mid-search.
+    `measure`, `snapshot` and `clear` read `d` whole, `clear` and `wipe` assign it whole, so their memo
+    entries are stale once a key appears; `put` and `flip` read and write named keys only."""
+
+    def init(self):
+        self.step = 0
+        self.d = {}
+        self.size = 0
+        self.ones = ()
+
+    @action
+    def put(self):
+        require(self.step < 4)
+        self.d[self.step] = choose([0, 1])
+        self.step += 1
+
+    @action
+    def flip(self):
+        k = choose(range(4))
+        require(k < self.step and self.d.get(k) == 0)
+        self.d[k] = 1
+
+    @action
+    def measure(self):
+        self.size = len(self.d)
+
+    @action
+    def snapshot(self):
+        self.ones = tuple(sorted(k for k, v in self.d.items() if v))
+
+    @action
+    def clear(self):
+        require(len(self.d) >= 3)
+        self.d = {}
+
+    @action
+    def wipe(self):  # assigns d whole without reading it: its writes name the keys known when recorded
+        require(self.size == 1)
+        self.d = {}
+        self.size = 0
+
+
+def test_tries_that_read_a_dict_whole_are_dropped_when_it_gains_a_key_and_the_others_kept():
+    """Counts equal the interpreted engine's (a stale whole-dict entry would give wrong sizes), and
+    only the tries of actions that read or assigned `d` whole were started afresh on the last new key."""
+    from explorer.engine import batch
+
+    interp, b = _both(LateKeys, max_violations=1)
+    assert _summary(b) == _summary(interp)
+    assert interp.complete and interp.distinct_states > 100
+    dropped = []
+    orig = batch.BatchSearch._forget_stale
+
+    def spy(self, rows):
+        before = list(self.action_tries)
+        orig(self, rows)
+        dropped.append({a.name for a, t, u in zip(self.model.actions, before, self.action_tries, strict=True)
+                        if t is not u})
+
+    batch.BatchSearch._forget_stale = spy
+    try:
+        again = _both(LateKeys, max_violations=1)[1]
+    finally:
+        batch.BatchSearch._forget_stale = orig
+    assert _summary(again) == _summary(interp)
+    assert dropped and all(d <= {"measure", "snapshot", "clear", "wipe"} for d in dropped)
+    assert {"measure", "snapshot", "wipe"} <= set().union(*dropped)
