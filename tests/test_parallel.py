@@ -243,6 +243,29 @@ def test_three_workers_keep_their_visited_sets_in_step_and_hand_in_columns(split
     assert handed[0] >= r.depth - 2  # the first levels learn new values: the parent computes those columns
 
 
+@pytest.mark.parametrize("workers", [2, 3])
+def test_a_visited_set_larger_than_the_shared_memory_runs_its_levels_in_one_process(split_every_level, no_fallback,
+                                                                                   monkeypatch, workers):
+    """The workers read the visited set from two shared slots; once it outgrows them, the levels run in
+    the parent alone, with a warning, and the counts stay the closed form's."""
+    import mmap
+
+    from explorer.engine.pool import _Shelf
+
+    cap = 600  # TwoPhase n=4 has 1,568 states: the first levels are split, the last ones are not
+    monkeypatch.setattr(_Shelf, "make", classmethod(
+        lambda cls: cls([np.frombuffer(mmap.mmap(-1, 8 * cap), dtype=np.uint64) for _ in range(2)])))
+    searches = []
+    run = PoolBatchSearch.run
+    monkeypatch.setattr(PoolBatchSearch, "run", lambda self: searches.append(self) or run(self))
+    r = explorer.check(TWOPHASE, params={"n": 4}, workers=workers)
+    assert (r.distinct_states, r.transitions) == twophase_closed_form(4)
+    assert no_fallback and not [a for a in no_fallback if isinstance(a, str)]
+    split = len(searches[0].level_cpu)
+    assert 2 <= split < r.depth  # some levels split, the later ones not
+    assert any("outgrew the shared memory" in w for w in r.warnings), r.warnings
+
+
 class LateBad(Spec):
     """A 12 x 12 grid walked one step at a time; the invariant fails only at the level's last state
     (x = 11, y = 1), which lies in the last range of any split of its level."""

@@ -174,9 +174,13 @@ class PoolBatchSearch(ParallelBatchSearch):
         # (if not merged yet) from the runs they hold: their ranges' and the parent's range's
         base = self._vis_now if self._vis_now is not None else visited
         slot = self._shelf.publish(base) if self._shelf is not None else None
-        if slot is None:  # larger than the shelf (the machine's memory): this level in one process
+        if slot is None:  # no shared memory, or more states than it holds: this level in one process
             for wk in self._pool:
                 wk.at = None
+            why = "--workers: the visited set outgrew the shared memory it is kept in for the workers, " \
+                "or there is none; the levels run in one process"
+            if why not in self.result.warnings:
+                self.result.warnings.append(why)
             try:
                 return BatchSearch._expand_level(self, cols, fps, self._current(visited))
             finally:
@@ -527,23 +531,33 @@ class _Shelf:
             cap = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
         except (ValueError, OSError, AttributeError):
             cap = 1 << 34
-        arrays = []
         try:
-            for k in range(2):
-                if hasattr(os, "memfd_create"):
-                    fd = os.memfd_create(f"explorer-visited-{k}")
-                else:
-                    f = tempfile.TemporaryFile()
-                    fd = os.dup(f.fileno())
-                    f.close()
-                try:
-                    os.ftruncate(fd, cap)
-                    arrays.append(np.frombuffer(mmap.mmap(fd, cap), dtype=np.uint64))
-                finally:
-                    os.close(fd)
-        except (OSError, ValueError):
-            return None  # no shared memory: each level runs in one process
-        return cls(arrays)
+            import resource
+
+            soft = resource.getrlimit(resource.RLIMIT_AS)[0]
+            if soft != resource.RLIM_INFINITY:  # `ulimit -v`: leave most of the address space to the search
+                cap = min(cap, soft // 8)
+        except (ImportError, OSError, ValueError):
+            pass
+        while cap >= 1 << 26:
+            arrays = []
+            try:
+                for k in range(2):
+                    if hasattr(os, "memfd_create"):
+                        fd = os.memfd_create(f"explorer-visited-{k}")
+                    else:
+                        f = tempfile.TemporaryFile()
+                        fd = os.dup(f.fileno())
+                        f.close()
+                    try:
+                        os.ftruncate(fd, cap)
+                        arrays.append(np.frombuffer(mmap.mmap(fd, cap), dtype=np.uint64))
+                    finally:
+                        os.close(fd)
+                return cls(arrays)
+            except (OSError, ValueError, OverflowError):
+                cap //= 4  # e.g. an address-space limit: try smaller slots
+        return None  # no shared memory: each level runs in one process
 
     def write(self, runs: list[np.ndarray]) -> np.ndarray | None:
         """Merges disjoint sorted runs into the slot the workers do not read; None when they do not fit."""
