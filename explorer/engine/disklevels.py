@@ -23,6 +23,7 @@ Counts, verdicts and traces are the in-memory engine's (tests/test_disk.py).
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,8 +31,10 @@ from typing import Any
 
 import numpy as np
 
-from . import checkpoint
+from . import checkpoint, diskstore
+from .batch import _merge_sorted
 from .diskstore import DiskStore, DiskVisited
+from .fingerprint import absent
 
 PARENT, STEP = np.uint32, np.uint32  # per-level arrays on disk (steps: uint32 whatever the number of steps)
 
@@ -148,12 +151,13 @@ class _Both:
     """The visited set and this level's new fingerprints so far, looked up as one set."""
 
     visited: DiskVisited
-    level: DiskVisited | None
+    level: np.ndarray | DiskVisited | None
 
     def unseen(self, q: np.ndarray) -> np.ndarray:
         new = self.visited.unseen(q)
         if self.level is not None and new.any():
-            new[new] = self.level.unseen(q[new])
+            rest = q[new]
+            new[new] = absent(self.level, rest) if type(self.level) is np.ndarray else self.level.unseen(rest)
         return new
 
 
@@ -173,14 +177,24 @@ class _NewLevel:
     parent: Path
     step: Path
     trans: Path
-    seen: DiskVisited | None = None
+    seen: np.ndarray | DiskVisited | None = None  # its fingerprints, sorted: in memory up to a block, then a file
     deadlocks: list[int] = field(default_factory=list)
 
-    def delete(self) -> None:
-        self.states.delete()
+    def add_seen(self, store: DiskStore, ufp: np.ndarray) -> None:
+        """Adds a chunk's new fingerprints (sorted) to the level's, in a file once they pass a block."""
+        seen = self.seen
+        if type(seen) is DiskVisited:
+            self.seen = seen.merged(ufp)
+            return
+        seen = ufp if seen is None else _merge_sorted(seen, ufp)
+        self.seen = DiskVisited.create(store, seen) if len(seen) > diskstore.BLOCK else seen
+
+    def delete(self, keep_states: bool = False) -> None:
+        if not keep_states:
+            self.states.delete()
         with contextlib.suppress(OSError):
             self.trans.unlink()
-        if self.seen is not None:
+        if type(self.seen) is DiskVisited:
             self.seen.delete()
 
 
@@ -218,7 +232,9 @@ def levels(search: Any, cols: Any, fps: np.ndarray | None, frontier_index: np.nd
                 search._stop_reason = "max_states"
                 raise _Stop()
             break
-        if new.seen is not None:
+        if type(new.seen) is np.ndarray:
+            visited = visited.merged(new.seen)
+        elif new.seen is not None:
             visited = _merge_level(visited, new.seen)
         search.level_parent.add_file(new.parent, PARENT, n)
         search.level_emit.add_file(new.step, STEP, n)
@@ -226,7 +242,7 @@ def levels(search: Any, cols: Any, fps: np.ndarray | None, frontier_index: np.nd
         r.distinct_states += n
         r.depth = depth
         nxt = _check(search, new, n, depth, trans_before)
-        new.delete()
+        new.delete(keep_states=nxt is new.states)
         if truncated:
             search._stop_reason = "max_states"
             raise _Stop()
@@ -246,7 +262,8 @@ def _expand(search: Any, frontier: FileFrontier, visited: DiskVisited) -> _NewLe
     for p in (new.parent, new.step, new.trans):
         store.write(p, np.zeros(0, dtype=np.uint8))
     carry = 0
-    for a, cols, fps, index in frontier.chunks(lambda: _chunk_size(search), lambda: lv.n):
+    found = 0
+    for _, cols, fps, index in frontier.chunks(lambda: _chunk_size(search), lambda: lv.n):
         search._frontier = (cols, fps, index)
         counts = np.zeros(len(fps), dtype=np.int64)
         cols, parts = search._expand_range(cols, fps, _Both(visited, new.seen), 0, len(fps), counts)
@@ -259,26 +276,27 @@ def _expand(search: Any, frontier: FileFrontier, visited: DiskVisited) -> _NewLe
         per_parent = np.cumsum(counts) + carry
         carry = int(per_parent[-1]) if len(per_parent) else carry
         if len(ufp):
-            new.states.append(search._next_columns(cols, upar, uem), ufp, upar + a)
+            new.states.append(search._next_columns(cols, upar, uem), ufp, np.arange(found, found + len(ufp)))
+            found += len(ufp)
             for path, arr in ((new.parent, index[upar].astype(PARENT)), (new.step, uem.astype(STEP)),
                               (new.trans, per_parent[upar])):
                 with open(path, "ab") as out:
                     store.write(path, arr, out)
-            ufp = np.sort(ufp)
-            new.seen = DiskVisited.create(store, ufp) if new.seen is None else new.seen.merged(ufp)
+            new.add_seen(store, np.sort(ufp))
         search._frontier = None
     return new
 
 
 def _check(search: Any, new: _NewLevel, n: int, depth: int, trans_before: int) -> FileFrontier:
-    """Checks the first n states of a new level a chunk at a time; returns those to expand, as the next frontier.
+    """Checks the first n states of a new level a chunk at a time; returns those to expand, as the next frontier
+    (the level's own file when every state is expanded: the usual case, no copy).
 
     `_check_level` numbers states from 0: for each chunk, the level's parent and step arrays and the
     counts `_count_as_of` uses are views starting at the chunk (so traces and counts at a violation
     are those of the whole level's state)."""
     store: DiskStore = search._disk
     lv = search.leaves
-    nxt = FileFrontier.new(store, "frontier")
+    nxt: FileFrontier | None = None
     lp, le = search.level_parent, search.level_emit
     full_p, full_e = lp[depth], le[depth]
     trans = np.memmap(new.trans, dtype=np.int64, mode="r", shape=(n,))
@@ -288,13 +306,26 @@ def _check(search: Any, new: _NewLevel, n: int, depth: int, trans_before: int) -
             lp[depth], le[depth] = full_p[a:], full_e[a:]
             search._acct = (before + a, trans_before, _Identity(), trans[a:])
             ok, cols = search._check_level(cols, fps, depth)
+            if nxt is None:
+                if ok.all():
+                    continue
+                nxt = FileFrontier.new(store, "frontier")  # a state not to expand: copy the others
+                for c in new.states.chunks(lambda: _chunk_size(search), lambda: lv.n, limit=a):
+                    nxt.append(*c[1:])
             keep = np.flatnonzero(ok)
             nxt.append(cols[:, keep], fps[keep], keep + a)
     finally:
         lp[depth], le[depth] = full_p, full_e
         search._acct = None
         del trans
+    if nxt is None:
+        return new.states if n == new.states.n else _first(new.states, n)
     return nxt
+
+
+def _first(states: FileFrontier, n: int) -> FileFrontier:
+    """The first n states of a frontier file (a level cut by --max-states, which ends the search)."""
+    return dataclasses.replace(states, segments=[s for s in states.segments if s.start < n], n=n)
 
 
 def _merge_level(visited: DiskVisited, seen: DiskVisited) -> DiskVisited:
