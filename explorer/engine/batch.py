@@ -734,6 +734,8 @@ class BatchSearch(Search):
         return np.where(ks[pos] == keys, vals[pos], -3)
 
     def _eval_read(self, node: _Read, idx: np.ndarray, cols: np.ndarray, expand, sink) -> None:
+        if not len(idx):
+            return
         for _attempt in range(4):
             kb = self._keys(node, idx, cols)
             if kb is None:  # too many combinations for one integer key: group by columns
@@ -741,28 +743,38 @@ class BatchSearch(Search):
             keys, bases, total = kb
             lut, inner = self._table(node, bases, total)
             ids = self._lookup(lut, keys)
-            unknown = np.flatnonzero(ids == -3)
-            if not len(unknown):
+            low = int(ids.min())  # -3 unknown < -2 inner node < 0 <= an outcome
+            if low != -3:
                 break
+            unknown = np.flatnonzero(ids == -3)
             ukeys, first = np.unique(keys[unknown], return_index=True)
             for j in first.tolist():
                 self._expand_pos = int(idx[unknown[j]])
                 expand(cols[:, idx[unknown[j]]])
         else:
             raise _Diverged()
-        term = ids >= 0
-        if term.all():
+        if low >= 0:  # every state ends here
             sink(idx, ids)
             return
-        if term.any():
-            sink(idx[term], ids[term])
-        sub = np.flatnonzero(ids == -2)
-        if not len(sub):
-            return
-        sk = keys[sub]
+        if int(ids.max()) == -2:  # every state reads on (a chain of reads): nothing to split off
+            sk, sidx = keys, idx
+        else:
+            term = ids >= 0
+            if term.any():
+                sink(idx[term], ids[term])
+            sub = np.flatnonzero(ids == -2)
+            if not len(sub):
+                return
+            sk, sidx = keys[sub], idx[sub]
         lo = sk.min()
         if lo == sk.max():
-            self._eval(inner[int(lo)], idx[sub], cols, expand, sink)
+            self._eval(inner[int(lo)], sidx, cols, expand, sink)
+            return
+        if len(inner) <= 4:  # a few branches: a mask each costs less than a sort
+            for k, child in inner.items():
+                sel = np.flatnonzero(sk == k)
+                if len(sel):
+                    self._eval(child, sidx[sel], cols, expand, sink)
             return
         if total <= 1 << 16 and sk.dtype.itemsize > 2:
             sk = sk.astype(np.uint16)  # a radix sort
@@ -772,7 +784,7 @@ class BatchSearch(Search):
         ukeys = sorted_keys[starts]
         ends = np.append(starts[1:], len(sorted_keys))
         for k, a, b in zip(ukeys.tolist(), starts.tolist(), ends.tolist(), strict=True):
-            self._eval(inner[k], idx[sub[order[a:b]]], cols, expand, sink)
+            self._eval(inner[k], sidx[order[a:b]], cols, expand, sink)
 
     def _eval_read_slow(self, node: _Read, idx: np.ndarray, cols: np.ndarray, expand, sink) -> None:
         n = cols.shape[0]
