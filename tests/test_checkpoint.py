@@ -377,3 +377,29 @@ def test_a_checkpoint_removes_the_disk_generations_its_file_does_not_name(spec, 
     assert [p.name for p in (tmp_path / "g.ckpt.disk").iterdir()] == [Path(header["disk"]["dir"]).name]
     explorer.check(str(spec), **run)  # an in-memory checkpoint over it: nothing beside FILE any more
     assert "disk" not in read_header(ck)[0] and not (tmp_path / "g.ckpt.disk").exists()
+
+
+def test_a_disk_run_stopped_inside_a_level_saves_that_level_start_and_resumes(spec, reference, tmp_path, monkeypatch):
+    """Ctrl-C in the middle of level 6's expansion (the first checkpoint is the one written at the stop,
+    --checkpoint-every being an hour): the visited set and frontier of level 6's start, which the level
+    loop has already replaced by files of its own, are saved from the links kept for it."""
+    from explorer.engine import disklevels
+
+    ck = tmp_path / "stop.ckpt"
+    (tmp_path / "dir").mkdir()
+    real = disklevels._expand
+
+    def interrupt_at_level_6(search, frontier, visited):
+        if len(search.level_parent) == 7:
+            search._interrupt.set = True  # what the first Ctrl-C does; the search stops at its next chunk
+        return real(search, frontier, visited)
+
+    monkeypatch.setattr(disklevels, "_expand", interrupt_at_level_6)
+    r = explorer.check(str(spec), params={"n": 4}, backend="batch", max_violations=2, checkpoint=str(ck),
+                       checkpoint_every_s=3600.0, disk=str(tmp_path / "dir"))
+    assert r.stop_reason == "interrupted" and list((tmp_path / "dir").iterdir()) == []
+    header, _ = read_header(ck)
+    assert header["depth_reached"] == 6 and set(header["disk"]) >= {"frontier", "levels", "visited"}
+    assert len(header["disk"]["levels"]) == 7
+    monkeypatch.undo()
+    same_run(resumed(spec, "batch", 4, ck, reference[4], disk=str(tmp_path / "dir")), reference[4], 4)
