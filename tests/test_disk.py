@@ -263,7 +263,7 @@ def test_sigterm_removes_the_files_too(tmp_path):
 def test_no_level_is_held_in_memory_whole(tmp_path, monkeypatch):
     """The frontier is expanded and the new level checked a chunk at a time: no array handed to the
     engine's expansion or check holds more than one chunk (7 states, or 64 candidates' worth), while
-    TwoPhase N=5's largest level holds over 1,000 states (the in-memory run's level sizes)."""
+    TwoPhase N=4's largest level holds over 200 states (the in-memory run's level sizes)."""
     sizes = []
     expand, check = BatchSearch._expand_range, BatchSearch._check_level
 
@@ -277,15 +277,15 @@ def test_no_level_is_held_in_memory_whole(tmp_path, monkeypatch):
 
     monkeypatch.setattr(diskstore, "CHUNK_CANDIDATES", 64)  # blocks of the default size: this test is about levels
     monkeypatch.setattr(BatchSearch, "_MIN_CHUNK", 7)
-    model, _ = load_model(TWOPHASE, {"n": 5})
+    model, _ = load_model(TWOPHASE, {"n": 4})
     mem = BatchSearch(model, Options())
     mem.run()
     largest = max(len(a) for a in mem.level_parent)
-    assert largest > 1000, largest
+    assert largest > 200, largest
     monkeypatch.setattr(BatchSearch, "_expand_range", spy_expand)
     monkeypatch.setattr(BatchSearch, "_check_level", spy_check)
     r = run_model(model, Options(disk=str(tmp_path)))
-    assert r.distinct_states == 6**5 + 4**5 + 2**5
+    assert r.distinct_states == 6**4 + 4**4 + 2**4
     assert {k for k, _ in sizes} == {"expand", "check"}
     biggest = max(n for k, n in sizes if k != "check" or n != 1)  # level 0 (one state) is checked in memory
     assert biggest <= 64, biggest
