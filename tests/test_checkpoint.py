@@ -403,3 +403,23 @@ def test_a_disk_run_stopped_inside_a_level_saves_that_level_start_and_resumes(sp
     assert len(header["disk"]["levels"]) == 7
     monkeypatch.undo()
     same_run(resumed(spec, "batch", 4, ck, reference[4], disk=str(tmp_path / "dir")), reference[4], 4)
+
+
+def test_a_disk_checkpoint_on_another_filesystem_is_copied_not_linked(spec, reference, tmp_path, monkeypatch):
+    """Hard links fail across filesystems (EXDEV): every file is copied instead, both ways."""
+    import errno
+
+    from explorer.engine import diskstore
+
+    def no_links(src, dst):
+        raise OSError(errno.EXDEV, "Invalid cross-device link")
+
+    monkeypatch.setattr(diskstore.os, "link", no_links)
+    ck = tmp_path / "x.ckpt"
+    (tmp_path / "dir").mkdir()
+    r = explorer.check(str(spec), params={"n": 4}, backend="batch", max_violations=2, checkpoint=str(ck),
+                       checkpoint_every_s=0.0, max_states=1000, disk=str(tmp_path / "dir"))
+    assert r.stop_reason == "max_states"
+    gen = ck.parent / read_header(ck)[0]["disk"]["dir"]
+    assert all(f.stat().st_nlink == 1 for f in gen.iterdir())  # copies
+    same_run(resumed(spec, "batch", 4, ck, reference[4], disk=str(tmp_path / "dir")), reference[4], 4)
