@@ -20,6 +20,9 @@ whatever ends it (a violation, a bound, Ctrl-C, an error, SIGTERM; not SIGKILL, 
 `explorer-*` directory in DIR to delete). A DIR that cannot be written, or a disk
 that fills up, is a usage error (exit 2) naming the directory.
 
+The frontier and the level being found are files too: `attached` puts engine/disklevels.py's level
+loop in place of `BatchSearch._levels` for the run.
+
 With `--checkpoint FILE` those files are saved beside FILE, in FILE.disk/ (see the section on
 checkpoints below), so that a run killed with SIGKILL resumes although DIR's files are gone.
 """
