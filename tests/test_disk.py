@@ -303,3 +303,24 @@ def test_an_actor_spec_with_crashes_has_the_in_memory_figures_on_disk(tmp_path, 
     assert _figures(disk) == _figures(mem)
     assert [v.property for v in disk.violations] == ["everyone_decides"]
     assert list(tmp_path.iterdir()) == []
+
+
+def test_max_memory_expects_one_chunk_whatever_the_frontier_size(tmp_path):
+    """--max-memory's estimate under --disk (checkpoint.streamed_level_bytes) is bounded: a frontier of
+    10^6 states and one of 10^9 need the same (a chunk of 2^19 candidates, 60 B each, plus buffers)."""
+    from explorer.engine.checkpoint import streamed_level_bytes
+    from explorer.engine.disklevels import FileFrontier, Segment
+
+    class Search:
+        _succ_per_state = 10.0
+        _CHUNK_CANDIDATES = diskstore.CHUNK_CANDIDATES
+
+        class leaves:
+            n = 30
+
+    def frontier(n):
+        return FileFrontier(None, Path("c"), Path("f"), Path("i"), [Segment(0, 0, n, 30, "|u1")], n)
+
+    small, huge = streamed_level_bytes(Search, frontier(10**6)), streamed_level_bytes(Search, frontier(10**9))
+    assert small == huge
+    assert (1 << 19) * 60 < huge < 100 << 20
