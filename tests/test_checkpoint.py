@@ -66,12 +66,14 @@ def reference(spec):
 
 @contextmanager
 def counting_expansions() -> Iterator[list[int]]:
-    """Counts the states whose successors either engine computes, in this process, while it is open."""
+    """Counts the states whose successors either engine computes (also under --disk), in this process,
+    while it is open."""
+    from explorer.engine import disklevels
     from explorer.engine.batch import BatchSearch
     from explorer.engine.search import Search
 
     n = [0]
-    one, level = Search._expand, BatchSearch._expand_level
+    one, level, on_disk = Search._expand, BatchSearch._expand_level, disklevels._expand
 
     def expand(self, state, fp):
         n[0] += 1
@@ -81,9 +83,14 @@ def counting_expansions() -> Iterator[list[int]]:
         n[0] += len(fps)
         return level(self, cols, fps, visited)
 
+    def expand_files(search, frontier, visited):
+        n[0] += frontier.n
+        return on_disk(search, frontier, visited)
+
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(Search, "_expand", expand)
         mp.setattr(BatchSearch, "_expand_level", expand_level)
+        mp.setattr(disklevels, "_expand", expand_files)
         yield n
 
 
