@@ -584,7 +584,8 @@ class BatchSearch(Search):
         lids = [x for x in node.ordered(self.leaves) if x < n]  # leaves past the columns: absent everywhere
         if not lids or not len(idx):
             return
-        present = cols[np.array(lids, dtype=np.int64)[:, None], idx[None, :]] != 0
+        rows = cols[np.array(lids, dtype=np.int64)]
+        present = (rows if _every(idx, cols) else rows[:, idx]) != 0
         seen = np.zeros(len(idx), dtype=np.int16 if len(lids) < 1 << 15 else np.int64)  # admitted keys so far
         rank_at = np.zeros(cols.shape[1], dtype=np.int64)  # the key being walked: its rank, by state position
         for j, lid in enumerate(lids):
@@ -681,7 +682,7 @@ class BatchSearch(Search):
         n = cols.shape[0]
         if len(lids) == 1:
             x = lids[0]
-            keys = cols[x, idx] if x < n else np.zeros(len(idx), dtype=cols.dtype)
+            keys = (cols[x] if _every(idx, cols) else cols[x, idx]) if x < n else np.zeros(len(idx), dtype=cols.dtype)
             return keys, bases, total
         dt = np.int32 if total < 1 << 31 else np.int64
         keys = np.zeros(len(idx), dtype=dt)
@@ -1312,6 +1313,13 @@ class _Diverged(Unbatchable):
 
     def __init__(self) -> None:
         super().__init__("a step read the state in a way the batched engine could not record")
+
+
+def _every(idx: np.ndarray, cols: np.ndarray) -> bool:
+    """Whether `idx` (sorted distinct positions, as every walk passes) is every column of `cols`: then
+    a row is read as it is, with no gather (a trie's root sees the whole chunk)."""
+    n = cols.shape[1]
+    return len(idx) == n and (n == 0 or (idx[0] == 0 and idx[-1] == n - 1))
 
 
 def _code_dtype(n_codes: int):
