@@ -4,7 +4,7 @@
     python bench/actors.py                          # the default rows, 60 s per row at most
     python bench/actors.py --limit 20               # shorter (rows stopped by the limit say so)
     python bench/actors.py --markdown               # the table docs/performance.md keeps
-    python bench/actors.py --only "n=4 loss=1,crash=1" --repeat 5   # issue 7's row, 5 paired rounds
+    python bench/actors.py --only "twopc n=4 loss=1,crash=1" --repeat 5   # issue 7's row alone, 5 rounds
 
 Issue 7's target: twopc.py (actors, n = 4, `--faults loss=1,crash=1`) explores at least half as many
 states per second as the batched engine does on Lamport's TwoPhase (a plain spec) at an equal state
@@ -121,7 +121,8 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--limit", type=float, default=60.0, help="seconds per row at most (default 60)")
     ap.add_argument("--markdown", action="store_true", help="print the table as markdown")
-    ap.add_argument("--only", default=None, help="run the rows whose label contains this text")
+    ap.add_argument("--only", default=None,
+                    help="run the rows whose label contains this text (only that row if a label is exactly it)")
     ap.add_argument("--repeat", type=int, default=1, help="paired rounds per row (median ratio reported)")
     a = ap.parse_args()
     load = os.getloadavg()[0]
@@ -130,8 +131,9 @@ def main() -> int:
             f"Python {platform.python_version()}; {when}; load {load:.1f} at start; TwoPhase's rate interpolated "
             f"at each row's state count between the two N that bracket it; {a.repeat} round(s) per row")
     table = []
+    exact = any(a.only == row[0] for row in rows(a.limit))
     for label, spec, params, faults, opts in rows(a.limit):
-        if a.only and a.only not in label:
+        if a.only and (a.only != label if exact else a.only not in label):
             continue
         rounds = []
         for _ in range(max(1, a.repeat)):
