@@ -303,10 +303,17 @@ class PoolBatchSearch(ParallelBatchSearch):
             if not row.filtered:
                 keep = absent(seen0, row.fps)
             if later is not None:
-                more = absent(later, row.fps)
-                keep = more if keep is None else keep & more
+                if row.sorted_fps is not None:  # search with sorted needles, then only the few found, in BFS order
+                    dup = row.sorted_fps[~absent(later, row.sorted_fps)]
+                    more = absent(dup, row.fps) if len(dup) else None
+                else:
+                    more = absent(later, row.fps)
+                keep = more if keep is None else keep if more is None else keep & more
             if keep is not None and not keep.all():
+                srt = row.sorted_fps  # not None only for a worker's row, whose keep is `more` alone
                 row = rows[j] = row.masked(keep)
+                if srt is not None:
+                    row.sorted_fps = srt[absent(dup, srt)]
             if row.sorted_fps is None:
                 row.sorted_fps = np.sort(row.fps)
             if j + 1 < len(rows):
