@@ -62,7 +62,7 @@ class PorBatchMixin:
         self.name_rank = np.empty(len(self.node_ids), dtype=np.int64)
         self.name_rank[order] = np.arange(len(self.node_ids))
         self._emit_tables: tuple[int, np.ndarray, np.ndarray] | None = None
-        self._closures: dict[bytes, dict[int, int]] = {}  # (in flight, enabled) -> start -> closure
+        self._closures: dict[int | bytes, dict[int, int]] = {}  # (in flight, enabled) -> start -> closure
         self._net_cache: tuple | None = None
         self._por_visited: Any = None
         self.result.backend = "batch"
@@ -156,10 +156,16 @@ class PorBatchMixin:
     def _members(self, cols: np.ndarray, rows: np.ndarray, enabled: np.ndarray, fine: np.ndarray) -> np.ndarray:
         """Per parent in `rows`, per node: the bit mask of its closure, for the nodes that may start a set
         (enabled, C2 and C3 fine); 0 for the others, which the choice then rejects."""
-        infl = self._inflight_bits(cols, rows)  # (rows, bytes)
-        key = np.concatenate([infl, enabled.astype("<i8").view(np.uint8).reshape(len(rows), 8)], axis=1)
-        key = np.ascontiguousarray(key)
-        rowkeys = key.view(np.dtype((np.void, key.shape[1]))).reshape(-1)
+        bits = self._inflight_bits(cols, rows)  # (pairs, rows)
+        nodes = len(self.node_ids)
+        if len(bits) + nodes <= 62:  # one int64 per parent: enabled nodes, then the pairs in flight
+            rowkeys = enabled.astype(np.int64)
+            for j in range(len(bits)):
+                rowkeys |= bits[j].astype(np.int64) << (nodes + j)
+        else:
+            key = np.ascontiguousarray(np.concatenate(
+                [np.packbits(bits, axis=0).T, enabled.astype("<i8").view(np.uint8).reshape(len(rows), 8)], axis=1))
+            rowkeys = key.view(np.dtype((np.void, key.shape[1]))).reshape(-1)
         uniq, first, inv = np.unique(rowkeys, return_index=True, return_inverse=True)
         inv = inv.reshape(-1)
         starts = np.zeros(len(uniq), dtype=np.int64)
@@ -167,24 +173,23 @@ class PorBatchMixin:
         table = np.zeros((len(uniq), len(self.node_ids)), dtype=np.int64)
         memo = self._closures
         for j, (i, need) in enumerate(zip(first.tolist(), starts.tolist(), strict=True)):
-            kb = bytes(rowkeys[i])
+            kb = rowkeys[i].item() if rowkeys.dtype == np.int64 else bytes(rowkeys[i])
             got = memo.get(kb)
             if got is None:
                 got = memo[kb] = {}
-            missing = [s for s in range(len(self.node_ids)) if need >> s & 1 and s not in got]
+            missing = [s for s in range(nodes) if need >> s & 1 and s not in got]
             if missing:
-                got.update(self._close(infl[i], int(enabled[i]), missing))
-            for s in range(len(self.node_ids)):
+                got.update(self._close(np.flatnonzero(bits[:, i]).tolist(), int(enabled[i]), missing))
+            for s in range(nodes):
                 if need >> s & 1:
                     table[j, s] = got[s]
         return table[inv]
 
-    def _close(self, infl: np.ndarray, enabled_mask: int, starts: list[int]) -> dict[int, int]:
-        """Closes each start node as `ActorIndependence.closure` does, from the packed in-flight bits."""
+    def _close(self, on: list[int], enabled_mask: int, starts: list[int]) -> dict[int, int]:
+        """Closes each start node as `ActorIndependence.closure` does, given the (destination, type) pairs in flight."""
         pids = self._net_cache[2]
-        on = np.unpackbits(infl)[: len(pids)]
         inflight: dict[str, set[type]] = {}
-        for j in np.flatnonzero(on).tolist():
+        for j in on:
             dst, t = pids[j]
             inflight.setdefault(dst, set()).add(t)
         ids = self.node_ids
@@ -283,11 +288,11 @@ class PorBatchMixin:
         return sends is None or not sends <= timers
 
     def _inflight_bits(self, cols: np.ndarray, rows: np.ndarray) -> np.ndarray:
-        """Per parent in `rows`: the (destination, message type) pairs in flight that matter to a closure
-        (`_matters`), packed into bytes: the key closures are memoised under."""
+        """Per (destination, message type) pair that matters to a closure (`_matters`), per parent in `rows`:
+        whether such a message is in flight; with the enabled nodes, the key closures are memoised under."""
         net_i = self.ind.net_i
         if net_i is None:
-            return np.zeros((len(rows), 1), dtype=np.uint8)
+            return np.zeros((0, len(rows)), dtype=bool)
         lv = self.leaves
         lids = [x for x in lv.dict_leaves[net_i] if x < cols.shape[0]]
         c = self._net_cache
@@ -325,12 +330,14 @@ class PorBatchMixin:
                     tables.append([] if j is None else [(j, arr)])
             c = self._net_cache = ((tuple(lids), sizes), tables, pids, pid_of)
         _, tables, pids, _ = c
-        bits = np.zeros((max(1, len(pids)), len(rows)), dtype=bool)
+        bits = np.zeros((len(pids), len(rows)), dtype=bool)
         for x, pairs in zip(lids, tables, strict=True):
+            if not pairs:
+                continue
             codes = cols[x, rows]
             for j, arr in pairs:
                 bits[j] |= arr[codes]
-        return np.packbits(bits, axis=0).T.copy()
+        return bits
 
 
 def por_search_class(symmetric: bool) -> type:
