@@ -585,7 +585,7 @@ class BatchSearch(Search):
         if not lids or not len(idx):
             return
         rows = cols[np.array(lids, dtype=np.int64)]
-        present = (rows if _every(idx, cols) else rows[:, idx]) != 0
+        present = (rows if _every(idx, cols) else rows.take(idx, axis=1)) != 0
         seen = np.zeros(len(idx), dtype=np.int16 if len(lids) < 1 << 15 else np.int64)  # admitted keys so far
         rank_at = np.zeros(cols.shape[1], dtype=np.int64)  # the key being walked: its rank, by state position
         for j, lid in enumerate(lids):
@@ -682,14 +682,15 @@ class BatchSearch(Search):
         n = cols.shape[0]
         if len(lids) == 1:
             x = lids[0]
-            keys = (cols[x] if _every(idx, cols) else cols[x, idx]) if x < n else np.zeros(len(idx), dtype=cols.dtype)
+            # cols[x][idx], not cols[x, idx]: a row view then a 1-D gather is 3-5x faster in numpy
+            keys = (cols[x] if _every(idx, cols) else cols[x][idx]) if x < n else np.zeros(len(idx), dtype=cols.dtype)
             return keys, bases, total
         dt = np.int32 if total < 1 << 31 else np.int64
         keys = np.zeros(len(idx), dtype=dt)
         mult = 1
         for x, b in zip(lids, bases, strict=True):
             if x < n:
-                keys += cols[x, idx].astype(dt) * dt(mult)
+                keys += cols[x][idx].astype(dt) * dt(mult)
             mult *= b
         return keys, bases, total
 
@@ -726,7 +727,7 @@ class BatchSearch(Search):
     @staticmethod
     def _lookup(lut: Any, keys: np.ndarray) -> np.ndarray:
         if isinstance(lut, np.ndarray):
-            return lut[keys]
+            return lut.take(keys)  # take: 2-3x faster than lut[keys] with small unsigned keys
         ks, vals = lut
         if not len(ks):
             return np.full(len(keys), -3, dtype=np.int64)
@@ -1108,10 +1109,10 @@ class BatchSearch(Search):
             par = cpar[pos]
             for lid, new in zip(lids, codes, strict=True):
                 h = hashes[lid]
-                if lid < ncols:
-                    cfp[pos] ^= h[new] ^ h[cols[lid, par]]
+                if lid < ncols:  # take and a row view: numpy's fancy indexing is slower with small code types
+                    cfp[pos] ^= h.take(new) ^ h.take(cols[lid][par])
                 else:
-                    cfp[pos] ^= h[new]
+                    cfp[pos] ^= h.take(new)
         return cfp, cpar, cem
 
     def _by_shape(self, emit_ids: np.ndarray):
