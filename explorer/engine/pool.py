@@ -199,7 +199,7 @@ class PoolBatchSearch(ParallelBatchSearch):
                                              "base": len(base), "recent": recent, "runs": [len(r) for r in runs],
                                              "vis_len": vis_len}, protocol=pickle.HIGHEST_PROTOCOL))
             wk.conn.send_bytes(books)
-            wk.conn.send_bytes(part.tobytes())
+            wk.conn.send_bytes(part.reshape(-1).data)  # contiguous: no second copy (1-D: send_bytes takes len())
             wk.conn.send_bytes(np.ascontiguousarray(fps[a:b]).data)
             wk.conn.send_bytes(np.concatenate(runs).data if runs else b"")
             wk.at, wk.extra = None, None  # until it answers
