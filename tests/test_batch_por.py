@@ -192,3 +192,30 @@ def test_every_declared_actor_check_keeps_its_verdicts_under_batched_por():
                     wrong.append((compared[-1], full, red, n_full, n_red))
     assert not wrong, wrong
     assert len(compared) >= 20, compared
+
+
+def test_an_unbatchable_spec_falls_back_to_the_interpreted_por(monkeypatch):
+    import explorer.engine.batch_por as bp
+
+    monkeypatch.setattr(bp, "_MAX_NODES", 1)  # twopc n=2 has 3 nodes: "more than the batched --por handles"
+    r = check("specs/twopc.py", params={"n": 2}, por=True)
+    assert r.backend == "interp"
+    assert any("batched engine not used" in w and "nodes" in w for w in r.warnings), r.warnings
+    interp = check("specs/twopc.py", params={"n": 2}, por=True, backend="interp")
+    assert (r.distinct_states, r.transitions, r.options["por"]) == \
+        (interp.distinct_states, interp.transitions, interp.options["por"])
+
+
+def test_cli_json_says_batch_and_its_por_figures():
+    import json
+
+    from click.testing import CliRunner
+
+    from explorer.cli import main
+
+    out = CliRunner().invoke(main, ["specs/twopc.py", "--param", "n=2", "--faults", "loss=1,crash=1", "--por",
+                                    "--json"])
+    d = json.loads(out.output.strip().splitlines()[-1])
+    assert d["backend"] == "batch"
+    assert d["distinct_states"] == d["por"]["reduced_states"] + d["por"]["full_states"]  # no violation: all expanded
+    assert d["distinct_states"] < 2_628  # the unreduced count (performance.md)
