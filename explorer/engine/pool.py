@@ -63,6 +63,7 @@ class _Worker:
     process: Any
     conn: Any
     at: int | None = None  # the level whose start the worker holds the new states of the level before for
+    held: int = 0  # how many of the last levels' new states it holds (as sorted runs)
     extra: list[np.ndarray] | None = None  # 3+ workers: the workers' ranges' new states of the last level, sorted
     ids: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))  # its step ids -> the parent's
 
@@ -107,7 +108,7 @@ class PoolBatchSearch(ParallelBatchSearch):
         self._ready: _Ready | None = None
         # the visited set is merged with a level's new fingerprints during the next level, while the
         # workers work (unless a checkpoint may save it): _levels then holds _vis_now, one level behind
-        self._pending: list[np.ndarray] | None = None
+        self._pending: list[list[np.ndarray]] | None = None  # per level not merged yet: its sorted runs
         self._vis_now: np.ndarray | None = None
         self._shelf: _Shelf | None = None  # the visited set in shared memory, which the workers read
         self._share = 1.0 / max(1, self.workers)  # the parent's share of a split level's frontier
@@ -167,8 +168,9 @@ class PoolBatchSearch(ParallelBatchSearch):
             self._start_pool()
         t0 = time.process_time()
         depth = len(self.level_parent) - 1
-        if any(wk.at != depth for wk in self._pool[: w - 1]):
-            visited = self._current(visited)  # a worker lacks the last level's new states: merge them now
+        pending = len(self._pending or ())
+        if any(wk.at != depth or wk.held < pending for wk in self._pool[: w - 1]):
+            visited = self._current(visited)  # a worker lacks some unmerged level's new states: merge them now
         vis_len = self._current_len(visited)
         # the workers read the last merged visited set from the shelf, and the last level's new states
         # (if not merged yet) from the runs they hold: their ranges' and the parent's range's
@@ -185,7 +187,7 @@ class PoolBatchSearch(ParallelBatchSearch):
                 return BatchSearch._expand_level(self, cols, fps, self._current(visited))
             finally:
                 self._tally("serial levels", t0)
-        recent = self._pending is not None
+        recent = len(self._pending or ())  # the last levels whose runs the workers add to the shelf's set
         bounds = self._bounds(n, w)
         lv = self.leaves
         books = pickle.dumps(Codebooks(tuple(zip(lv.leaf_field, lv.leaf_key, strict=True)),
@@ -202,9 +204,12 @@ class PoolBatchSearch(ParallelBatchSearch):
             wk.conn.send_bytes(part.reshape(-1).data)  # contiguous: no second copy (1-D: send_bytes takes len())
             wk.conn.send_bytes(np.ascontiguousarray(fps[a:b]).data)
             wk.conn.send_bytes(np.concatenate(runs).data if runs else b"")
-            wk.at, wk.extra = None, None  # until it answers
+            wk.at, wk.extra, wk.held = None, None, recent  # until it answers
         t0 = self._tally("send tasks", t0)
-        visited = self._current(visited)
+        if self._merge_due(base):
+            visited = self._current(visited)
+        elif self._pending:  # looked up as the workers do: the merged set, then the runs of the levels since
+            visited = _Runs(base, [r for level in self._pending for r in level if len(r)])
         t_merge = time.process_time() - t0
         t0 = self._tally("visited merge", t0)
         counts = np.zeros(n, dtype=np.int64)
@@ -261,6 +266,7 @@ class PoolBatchSearch(ParallelBatchSearch):
             got = f"worker {k} ended without an answer ({e!r})"
         if isinstance(got, str):
             self.redone.append((depth, k, got))
+            wk.held = 0
             cols, more = self._expand_range(cols, fps, visited, bounds[k], bounds[k + 1], counts)
             fp, par, em = self._finish_range(more)
             return cols, _Row(fp, par, em, None, None, False), False, 0.0
@@ -269,6 +275,7 @@ class PoolBatchSearch(ParallelBatchSearch):
         cols, more = self._adopt(got, cols, counts)
         fp, par, em = (np.concatenate([p[i] for p in more]) for i in range(3)) if len(more) != 1 else more[0]
         wk.at = depth + 1
+        wk.held += 1  # and this level's runs
         usable = got.cols is not None and got.cols.shape[0] == cols.shape[0]
         return cols, _Row(fp, par, em, got.cols if usable else None, got.sorted_fps, True), got.all_hold, got.cpu
 
@@ -339,13 +346,14 @@ class PoolBatchSearch(ParallelBatchSearch):
 
     def _visit(self, visited: Any, kfp: np.ndarray) -> Any:
         ready, self._ready = self._ready, None
-        base = self._current(visited)
+        base = self._vis_now if self._vis_now is not None else visited
         if ready is None or ready.n != len(kfp) or type(base) is not np.ndarray:
-            out = super()._visit(base, kfp)
-        elif self._saver is None:  # no checkpoint reads it at the next level's start: merge it then
-            self._pending, self._vis_now = ready.sorted_parts, base
+            out = super()._visit(self._current(visited), kfp)
+        elif self._saver is None:  # no checkpoint reads it at the next level's start: merge it later
+            self._pending, self._vis_now = [*(self._pending or []), ready.sorted_parts], base
             return base
         else:
+            base = self._current(visited)
             t0 = time.process_time()
             out = self._merged([base, *ready.sorted_parts])
             self._tally("visited merge", t0)
@@ -362,13 +370,21 @@ class PoolBatchSearch(ParallelBatchSearch):
         """The visited set as of this level's start (merging the last level's new fingerprints when pending)."""
         if self._pending is not None:
             base = self._vis_now if self._vis_now is not None else visited
-            self._vis_now = self._merged([base, *self._pending])
+            self._vis_now = self._merged([base, *(r for level in self._pending for r in level)])
             self._pending = None
         return self._vis_now if self._vis_now is not None else visited
 
     def _current_len(self, visited: Any) -> int:
         base = self._vis_now if self._vis_now is not None else visited
-        return len(base) + sum(len(a) for a in self._pending or ())
+        return len(base) + sum(len(r) for level in self._pending or () for r in level)
+
+    def _merge_due(self, base: np.ndarray) -> bool:
+        """Merge the unmerged levels into the shelf now? When they hold a quarter of the merged set: a merge
+        costs the whole set's size, so the last, small levels of a search share one instead of one each,
+        while the lookups in the runs (of what the merged set lacks) stay few."""
+        if not self._pending:
+            return False
+        return self._saver is not None or 4 * sum(len(r) for level in self._pending for r in level) > len(base)
 
     def _dump_profile(self) -> None:
         """Writes this process's CPU seconds per phase to $EXPLORER_POOL_PROFILE.PID.json (bench/workers.py --profile)."""
@@ -388,7 +404,7 @@ class PoolBatchSearch(ParallelBatchSearch):
         self._pool = []
         self.profile = {}
         self.level_cpu = []
-        self._recent: list[np.ndarray] | None = None  # the last level's new states: the parent's range's, its own
+        self._recent: list[list[np.ndarray]] = []  # per level answered: the parent's range's new states, its own
         self._sent_steps: int | None = None  # steps the parent knows by value (None: it knows none)
         while True:
             try:
@@ -410,7 +426,7 @@ class PoolBatchSearch(ParallelBatchSearch):
             try:
                 seen = self._seen if self._seen is not None else self._receive_seen(conn)
                 if res is None:
-                    self._recent = None  # the parent merges the visited set before the next level
+                    self._recent = []  # the parent merges the visited set before the next level
                     self._sent_steps = None  # and learns every step again
                     conn.send_bytes(pickle.dumps({"error": error}))
                     continue
@@ -418,7 +434,7 @@ class PoolBatchSearch(ParallelBatchSearch):
                 res.send(conn)
                 self._sent_steps = len(self.emits)
                 self._tally("worker: send", t1)
-                self._recent = [seen, res.sorted_fps]  # the next level's visited set: the shelf's and these
+                self._recent.append([seen, res.sorted_fps])  # the next levels' visited set: the shelf's and these
             except (EOFError, OSError, KeyboardInterrupt):
                 return
 
@@ -434,16 +450,17 @@ class PoolBatchSearch(ParallelBatchSearch):
         books = pickle.loads(raw[0])
         cols = np.frombuffer(raw[1], dtype=meta["dtype"]).reshape(meta["shape"])
         fps = np.frombuffer(raw[2], dtype=np.uint64)
-        runs: list[np.ndarray] = []
-        if meta["recent"]:  # the last level's new states, not yet in the shelf's copy
-            if self._recent is None:
-                raise RuntimeError("the last level's new states are missing")
+        k = meta["recent"]  # the last k levels are not in the shelf's set yet: add their runs
+        if k > len(self._recent):
+            raise RuntimeError(f"the new states of {k} levels are needed, {len(self._recent)} are held")
+        levels = self._recent[len(self._recent) - k:]
+        if k and meta["runs"]:  # 3+ workers: the last level's ranges of every worker (its own included)
             sent = np.frombuffer(raw[3], dtype=np.uint64)
             cuts = np.cumsum([0, *meta["runs"]])
-            runs = [self._recent[0]] + ([sent[a:b] for a, b in zip(cuts[:-1], cuts[1:], strict=True)]
-                                        if meta["runs"] else self._recent[1:])
-        self._recent = None  # until this level is answered
-        visited = _Runs(self._shelf.arrays[meta["slot"]][: meta["base"]], [r for r in runs if len(r)])
+            levels[-1] = [levels[-1][0], *(sent[a:b] for a, b in zip(cuts[:-1], cuts[1:], strict=True))]
+        self._recent = levels  # this level's runs are added once it is answered
+        runs = [r for level in levels for r in level if len(r)]
+        visited = _Runs(self._shelf.arrays[meta["slot"]][: meta["base"]], runs)
         if len(visited) != meta["vis_len"]:
             raise RuntimeError(f"visited set out of step ({len(visited)} != {meta['vis_len']})")
         if not _sync(self, books):
