@@ -9,8 +9,8 @@ of workers. What makes it fast is what the parent does NOT do alone between two 
 
 - the visited set is neither sent nor copied: the parent merges it into shared memory (_Shelf, two
   slots: it writes one while the workers read the other), and a worker looks a candidate up in the
-  last merged set and then in the last level's new states, which it holds as sorted runs (the
-  parent's range's, sent during that level, and its own);
+  last merged set and then in the new states of the levels since, which it holds as sorted runs
+  (per level, the parent's range's, sent during that level, and its own);
 - the states a worker's range shares with the parent's range are dropped by the worker: as soon as
   the parent has finished its range it sends that range's sorted fingerprints to every worker;
 - each worker returns its new states' code columns (when its codebooks did not grow during the
@@ -18,8 +18,9 @@ of workers. What makes it fast is what the parent does NOT do alone between two 
   gathers and rewrites the whole next frontier nor sorts it to merge the visited set;
 - the parent walks the invariant tries over its own range while the workers still work, learning
   what they miss, and skips its full check of the level when every range holds;
-- the parent merges a level's new fingerprints into its visited set during the next level, while
-  the workers work (at once when a checkpoint may save it at the next level start);
+- the parent merges the levels' new fingerprints into the shelf during a later level, while the
+  workers work, once they hold a quarter of the merged set (the last, small levels share one merge
+  of the whole set), and at once when a checkpoint may save it at the next level start;
 - the split is balanced from measured CPU time: the parent takes a smaller share of the frontier
   so that its share plus the work only it does (sorting, columns, invariants) ends when the
   workers' ranges end.
@@ -516,9 +517,10 @@ class PoolBatchSearch(ParallelBatchSearch):
 
 @dataclass
 class _Runs:
-    """A worker's visited set: the shelf's sorted array plus the last level's new states in sorted runs
-    (disjoint), which the parent merges into the other slot meanwhile. Looked up as batch._unseen does
-    with a diskstore.DiskVisited: the base first, then the runs for what is still unseen (few)."""
+    """A visited set not merged yet: the shelf's sorted array plus the later levels' new states in sorted
+    runs (disjoint), which the parent merges into the other slot once they are many. Looked up as
+    batch._unseen does with a diskstore.DiskVisited: the base first, then the runs for what is still
+    unseen (few)."""
 
     base: np.ndarray
     runs: list[np.ndarray]
