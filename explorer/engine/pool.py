@@ -173,8 +173,8 @@ class PoolBatchSearch(ParallelBatchSearch):
         if any(wk.at != depth or wk.held < pending for wk in self._pool[: w - 1]):
             visited = self._current(visited)  # a worker lacks some unmerged level's new states: merge them now
         vis_len = self._current_len(visited)
-        # the workers read the last merged visited set from the shelf, and the last level's new states
-        # (if not merged yet) from the runs they hold: their ranges' and the parent's range's
+        # the workers read the last merged visited set from the shelf, and the new states of the levels
+        # not merged yet from the runs they hold: their ranges' and the parent's range's, per level
         base = self._vis_now if self._vis_now is not None else visited
         slot = self._shelf.publish(base) if self._shelf is not None else None
         if slot is None:  # no shared memory, or more states than it holds: this level in one process
