@@ -136,9 +136,11 @@ class PorBatchMixin:
             e, f, k = enabled[rows, None], fine[rows, None], keys[rows, None]
             inside = members & e
             valid = en[rows] & ((e & ~members) != 0) & ((inside & ~f) == 0) & ((inside & k) != 0)
-            in_bits = (inside[:, :, None] >> np.arange(nodes, dtype=np.int64)[None, None, :]) & 1
-            set_size = (in_bits * cnt[rows][:, None, :]).sum(axis=2)
-            score = (set_size * (cnt.max() + 1) + cnt[rows]) * nodes + self.name_rank[None, :]
+            c = cnt[rows]
+            set_size = np.zeros_like(inside)  # steps of the enabled members of each start's closure
+            for m in range(nodes):
+                set_size += ((inside >> m) & 1) * c[:, m, None]
+            score = (set_size * (cnt.max() + 1) + c) * nodes + self.name_rank[None, :]
             score = np.where(valid, score, np.iinfo(np.int64).max)
             best = score.argmin(axis=1)
             has = valid[np.arange(len(rows)), best]
