@@ -53,11 +53,12 @@ class RangeResult:
     # the worker's CPU seconds for the range (to balance the next level's split)
     cols: np.ndarray | None = None
     sorted_fps: np.ndarray | None = None
+    order: np.ndarray | None = None  # with 3+ pool workers: fps = sorted_fps[order] (the join drops by sorted search)
     cpu: float = 0.0
     rebased: bool = False  # new_steps holds every step the worker numbered: the client forgets its old ids
 
     _ARRAYS = ("counts", "fps", "parents", "steps")
-    _OPTIONAL = ("cols", "sorted_fps")
+    _OPTIONAL = ("cols", "sorted_fps", "order")
 
     def send(self, conn: Any) -> None:
         meta = {k: getattr(self, k) for k in ("lo", "hi", "transitions", "chunk_sizes", "new_steps", "learned",

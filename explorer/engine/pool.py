@@ -79,6 +79,7 @@ class _Row:
     cols: np.ndarray | None  # new code columns in the parent's codes, or None (the parent computes them)
     sorted_fps: np.ndarray | None
     filtered: bool  # already without the parent's range's states
+    order: np.ndarray | None = None  # fps = sorted_fps[order] (3+ workers)
 
     def masked(self, keep: np.ndarray) -> _Row:
         return _Row(self.fps[keep], self.parents[keep], self.steps[keep],
@@ -200,6 +201,7 @@ class PoolBatchSearch(ParallelBatchSearch):
             part = np.ascontiguousarray(cols[:, a:b])
             wk.conn.send_bytes(pickle.dumps({"lo": a, "shape": part.shape, "dtype": part.dtype.str, "slot": slot,
                                              "base": len(base), "recent": recent, "runs": [len(r) for r in runs],
+                                             "order": w > 2,
                                              "vis_len": vis_len}, protocol=pickle.HIGHEST_PROTOCOL))
             wk.conn.send_bytes(books)
             wk.conn.send_bytes(part.reshape(-1).data)  # contiguous: no second copy (1-D: send_bytes takes len())
@@ -278,7 +280,8 @@ class PoolBatchSearch(ParallelBatchSearch):
         wk.at = depth + 1
         wk.held += 1  # and this level's runs
         usable = got.cols is not None and got.cols.shape[0] == cols.shape[0]
-        return cols, _Row(fp, par, em, got.cols if usable else None, got.sorted_fps, True), got.all_hold, got.cpu
+        return (cols, _Row(fp, par, em, got.cols if usable else None, got.sorted_fps, True, got.order), got.all_hold,
+                got.cpu)
 
     def _renumber(self, wk: _Worker, got: RangeResult) -> np.ndarray:
         """The worker's step ids in the parent's numbering. A worker sends each step by value once (again
@@ -311,9 +314,10 @@ class PoolBatchSearch(ParallelBatchSearch):
             if not row.filtered:
                 keep = absent(seen0, row.fps)
             if later is not None:
-                if row.sorted_fps is not None:  # search with sorted needles, then only the few found, in BFS order
-                    dup = row.sorted_fps[~absent(later, row.sorted_fps)]
-                    more = absent(dup, row.fps) if len(dup) else None
+                if row.sorted_fps is not None:  # search with sorted needles; the mask reaches BFS order by `order`
+                    kept = absent(later, row.sorted_fps)
+                    more = None if kept.all() else kept[row.order] if row.order is not None else \
+                        absent(row.sorted_fps[~kept], row.fps)
                 else:
                     more = absent(later, row.fps)
                 keep = more if keep is None else keep if more is None else keep & more
@@ -321,7 +325,7 @@ class PoolBatchSearch(ParallelBatchSearch):
                 srt = row.sorted_fps  # not None only for a worker's row, whose keep is `more` alone
                 row = rows[j] = row.masked(keep)
                 if srt is not None:
-                    row.sorted_fps = srt[absent(dup, srt)]
+                    row.sorted_fps = srt[kept]
             if row.sorted_fps is None:
                 row.sorted_fps = np.sort(row.fps)
             if j + 1 < len(rows):
@@ -501,6 +505,7 @@ class PoolBatchSearch(ParallelBatchSearch):
                 fp, par, em = fp[keep], par[keep], em[keep]
                 new_cols = None if new_cols is None else new_cols[:, keep]
                 sorted_fps = sorted_fps[kept]
+                order = (np.cumsum(kept) - 1)[order[keep]]  # positions among the kept
         if len(sizes) != lv.n or any(len(v) != m for v, m in zip(lv.values, sizes, strict=True)):
             new_cols = None  # a value or leaf numbered here: the parent may number it otherwise
         steps = em.astype(np.int64)
@@ -509,6 +514,7 @@ class PoolBatchSearch(ParallelBatchSearch):
             fps=fp, parents=par.astype(np.int64) + meta["lo"], steps=steps, chunk_sizes=[len(fp)],
             new_steps=[step_by_value(self, e) for e in self.emits[self._sent_steps or 0:]],
             learned=self._learned, all_hold=all_hold, cols=new_cols, sorted_fps=sorted_fps,
+            order=order.astype(np.int32 if len(order) < 1 << 31 else np.int64) if meta.get("order") else None,
             rebased=self._sent_steps is None)
         self._tally("worker: invariants", t1)
         res.cpu = time.process_time() - t0
