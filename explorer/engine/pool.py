@@ -212,7 +212,7 @@ class PoolBatchSearch(ParallelBatchSearch):
         if self._merge_due(base):
             visited = self._current(visited)
         elif self._pending:  # looked up as the workers do: the merged set, then the runs of the levels since
-            visited = _Runs(base, [r for level in self._pending for r in level if len(r)])
+            visited = _Runs.of(base, [r for level in self._pending for r in level if len(r)], bounds[1])
         t_merge = time.process_time() - t0
         t0 = self._tally("visited merge", t0)
         counts = np.zeros(n, dtype=np.int64)
@@ -465,7 +465,7 @@ class PoolBatchSearch(ParallelBatchSearch):
             levels[-1] = [levels[-1][0], *(sent[a:b] for a, b in zip(cuts[:-1], cuts[1:], strict=True))]
         self._recent = levels  # this level's runs are added once it is answered
         runs = [r for level in levels for r in level if len(r)]
-        visited = _Runs(self._shelf.arrays[meta["slot"]][: meta["base"]], runs)
+        visited = _Runs.of(self._shelf.arrays[meta["slot"]][: meta["base"]], runs, meta["shape"][1])
         if len(visited) != meta["vis_len"]:
             raise RuntimeError(f"visited set out of step ({len(visited)} != {meta['vis_len']})")
         if not _sync(self, books):
@@ -530,6 +530,15 @@ class _Runs:
 
     base: np.ndarray
     runs: list[np.ndarray]
+
+    @classmethod
+    def of(cls, base: np.ndarray, runs: list[np.ndarray], frontier: int) -> _Runs:
+        """Merges the runs into one first when that costs less than searching each: when they hold fewer
+        fingerprints than the frontier has successors (about ten per state on TwoPhase). On the last,
+        small levels of a search the runs are many and large, the candidates few: searched one by one."""
+        if len(runs) > 1 and sum(len(r) for r in runs) < 8 * frontier:
+            runs = [np.sort(np.concatenate(runs), kind="stable")]
+        return cls(base, runs)
 
     def __len__(self) -> int:
         return len(self.base) + sum(len(r) for r in self.runs)
