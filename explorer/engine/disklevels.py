@@ -263,6 +263,8 @@ def _expand(search: Any, frontier: FileFrontier, visited: DiskVisited) -> _NewLe
         store.write(p, np.zeros(0, dtype=np.uint8))
     carry = 0
     found = 0
+    if hasattr(search, "_por_visited"):  # --por (batch_por.py): C3 looks up the level-start visited set
+        search._por_visited = visited
     for _, cols, fps, index in frontier.chunks(lambda: _chunk_size(search), lambda: lv.n):
         search._frontier = (cols, fps, index)
         counts = np.zeros(len(fps), dtype=np.int64)

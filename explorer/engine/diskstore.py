@@ -332,8 +332,6 @@ def check_disk_options(model: Any, options: Any) -> None:
         why = f"--strategy {options.strategy} runs on the interpreted engine, whose visited set is a dict in memory"
     elif options.backend == "interp":
         why = "--backend interp keeps its visited set in memory"
-    elif options.por:
-        why = "--por's reduced search keeps its visited set in memory"
     elif options.workers > 1 or options.cluster:
         why = "--workers/--cluster send the visited set to each worker as one array"
     elif getattr(model, "interpreted_only", False) or getattr(model, "action_invariants", None):
