@@ -158,3 +158,44 @@ def test_twophase_violation_trace_is_the_same_on_both_engines_when_the_invariant
     assert [r.backend for r in runs] == ["batch", "interp"]
     assert _figures(runs[0]) == _figures(runs[1])
     assert runs[0].violations and runs[0].violations[0].property == "consistent"
+
+
+class CopyDicts(Spec):
+    """`self.a = self.b` between dict fields: a gets all of b (keys b gained, keys only a had go)."""
+
+    def init(self):
+        self.a = {1: 0, 9: 0}
+        self.b = {1: 5}
+        self.n = 0
+
+    @action
+    def grow(self):
+        require(self.n < 2)
+        self.n += 1
+        self.b[self.n + 1] = self.n  # a key a never had
+
+    @action
+    def bump(self):
+        require(self.b[1] < 6)
+        self.b[1] += 1
+
+    @action
+    def copy(self):
+        self.a = self.b
+
+    @action
+    def copy_and_change(self):
+        require(self.n == 1)
+        self.a = self.b
+        self.a[1] = 7  # one dict now: b changes too, as in Python
+
+    @invariant
+    def no_nine_once_copied(self):
+        return not (self.a.get(2) == 1 and 9 in self.a)
+
+
+def test_a_dict_field_assigned_another_runs_batched_with_the_interpreted_figures():
+    got = _run(CopyDicts, "batch")
+    assert got.backend == "batch" and not [w for w in got.warnings if "batched engine not used" in w], got.warnings
+    assert _figures(got) == _figures(_run(CopyDicts, "interp"))
+    assert got.distinct_states > 9

@@ -236,6 +236,7 @@ class _Recorder:
         self.state: tuple | None = None  # the state being run (choose_present reads its keys directly)
         self.keyed = False  # a choose_present was recorded as a key choice in this run (one per run)
         self.whole: set[int] = set()  # dict fields read whole (iterated, sized, compared) or assigned whole
+        self.tracked: dict[int, _TrackedDict] = {}  # dict field -> the tracked value the run was given
 
     def read_leaf(self, lid: int) -> None:
         if lid not in self.read_leaves:
@@ -258,6 +259,7 @@ class _Recorder:
             td.assigned = set()
             td._rec = lambda k, i=i: self.read_leaf(lv.leaf(i, k))
             td._all = lambda i=i: (self.whole.add(i), self.read_many(list(lv.dict_leaves[i])))
+            self.tracked[i] = td
             return td
         self.read_leaf(lv.leaf_of[(i, None)])
         return thaw(value)
@@ -377,7 +379,7 @@ class BatchSearch(Search):
                 raise SpecError(f"action {action_name} assigns self.{k}, which is not a field of the state",
                                 where=where, hint=f"give {k} an initial value in init() (a parameter cannot be assigned)")
             if lv.is_dict[i]:
-                if type(v) is _TrackedDict:
+                if type(v) is _TrackedDict and rec.tracked.get(i) is v:  # its own value, changed key by key
                     orig = state[i]
                     keys = set(v.assigned)
                     for lid in rec.read_leaves:
@@ -391,8 +393,10 @@ class BatchSearch(Search):
                                 writes[lid] = lv.code(lid, nv)
                         elif key in v.assigned or key in orig:
                             writes[lid] = ABSENT
-                elif isinstance(v, dict):
+                elif isinstance(v, dict):  # a new dict, or another field's (`self.a = self.b`: read whole)
                     rec.whole.add(i)  # writes the leaves known now: stale once the field has a new key
+                    if type(v) is _TrackedDict:
+                        v = dict(v.items())  # records the other field read whole
                     nd = self._freeze(v, k, action_name)
                     for key in nd:
                         lv.leaf(i, key)
