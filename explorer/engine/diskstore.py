@@ -333,7 +333,7 @@ def check_disk_options(model: Any, options: Any) -> None:
     elif options.backend == "interp":
         why = "--backend interp keeps its visited set in memory"
     elif options.workers > 1 or options.cluster:
-        why = "--workers/--cluster send the visited set to each worker as one array"
+        why = "--workers/--cluster keep the visited set in memory (shared with the workers, or sent to them)"
     elif getattr(model, "interpreted_only", False) or getattr(model, "action_invariants", None):
         why = f"{model.name} runs on the interpreted engine only (a timed spec, or action invariants)"
     if why:

@@ -96,7 +96,7 @@ class _Ready:
 
 
 class PoolBatchSearch(ParallelBatchSearch):
-    """ParallelBatchSearch with long-lived forked workers that keep their own visited set."""
+    """ParallelBatchSearch with long-lived forked workers that read the visited set from shared memory (_Shelf)."""
 
     # a split level costs a few pipe messages once the workers live (no fork): splitting levels from
     # 512 states on also splits the first levels' invariant learning (5,281 recorded runs of the
@@ -108,8 +108,9 @@ class PoolBatchSearch(ParallelBatchSearch):
         super().__init__(model, opts, **kw)
         self._pool: list[_Worker] = []
         self._ready: _Ready | None = None
-        # the visited set is merged with a level's new fingerprints during the next level, while the
-        # workers work (unless a checkpoint may save it): _levels then holds _vis_now, one level behind
+        # the visited set is merged with the levels' new fingerprints during a later level, while the
+        # workers work (_merge_due; at once when a checkpoint may save it): _levels then holds _vis_now,
+        # the last merged set, and _pending the sorted runs of the levels since
         self._pending: list[list[np.ndarray]] | None = None  # per level not merged yet: its sorted runs
         self._vis_now: np.ndarray | None = None
         self._shelf: _Shelf | None = None  # the visited set in shared memory, which the workers read
