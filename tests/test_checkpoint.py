@@ -386,6 +386,47 @@ def test_a_checkpoint_removes_the_disk_generations_its_file_does_not_name(spec, 
     assert "disk" not in read_header(ck)[0] and not (tmp_path / "g.ckpt.disk").exists()
 
 
+def test_a_disk_generation_of_the_same_name_is_neither_reused_nor_removed(tmp_path):
+    """Two runs in one process (the Python API) number their checkpoints from 1 alike: the second run's
+    generation gets a name of its own, and the first one's, which FILE may name, stays as it was."""
+    from explorer.engine import diskstore
+
+    visited = tmp_path / "v.bin"
+    np.arange(5, dtype=np.uint64).tofile(visited)
+    ck = tmp_path / "same.ckpt"
+    first = diskstore.save_for_checkpoint(ck, 1, visited, 5, [], [])
+    later = tmp_path / "w.bin"  # a store's files are never rewritten (the first generation links v.bin)
+    np.arange(7, dtype=np.uint64).tofile(later)
+    second = diskstore.save_for_checkpoint(ck, 1, later, 7, [], [])
+    assert first["dir"] != second["dir"]
+    assert (tmp_path / first["dir"] / "visited.bin").stat().st_size == 8 * 5
+    assert (tmp_path / second["dir"] / "visited.bin").stat().st_size == 8 * 7
+
+
+def test_a_failed_disk_checkpoint_keeps_the_generation_its_file_still_names(spec, disk_saved, reference, tmp_path,
+                                                                            monkeypatch):
+    """A resumed --disk run whose first checkpoint cannot be written (FILE not replaced: disk full) drops
+    only the generation it had just made: FILE still names the one the earlier run wrote, which must stay."""
+    from explorer.engine import checkpoint
+
+    ck = tmp_path / disk_saved.name
+    shutil.copy(disk_saved, ck)
+    shutil.copytree(disk_saved.with_name(f"{disk_saved.name}.disk"), tmp_path / f"{disk_saved.name}.disk")
+    named = ck.parent / read_header(ck)[0]["disk"]["dir"]
+
+    def full(*a, **k):
+        raise UsageError("no space left on device")
+
+    monkeypatch.setattr(checkpoint, "write_atomic", full)
+    (tmp_path / "dir").mkdir()
+    r = explorer.check(str(spec), params={"n": 4}, backend="batch", max_violations=2, resume=str(ck),
+                       checkpoint=str(ck), checkpoint_every_s=0.0, disk=str(tmp_path / "dir"))
+    assert any("checkpoint not written" in w for w in r.warnings), r.warnings
+    assert [p.name for p in named.parent.iterdir()] == [named.name] and (named / "visited.bin").is_file()
+    monkeypatch.undo()
+    same_run(resumed(spec, "batch", 4, ck, reference[4]), reference[4], 4)
+
+
 def test_a_disk_run_stopped_inside_a_level_saves_that_level_start_and_resumes(spec, reference, tmp_path, monkeypatch):
     """Ctrl-C in the middle of level 6's expansion (the first checkpoint is the one written at the stop,
     --checkpoint-every being an hour): the visited set and frontier of level 6's start, which the level

@@ -354,8 +354,9 @@ class Checkpointer:
                 header = {**header, "disk": manifest}
             write_atomic(self.path, header, arrays, objects)
         except UsageError as e:
-            if manifest is not None:
-                diskstore.keep_only(self.path, self.disk_manifest)  # drops the generation just made
+            if manifest is not None:  # drops the generation just made, only: FILE still names the one before,
+                # which may be an earlier run's (a resumed run has no disk_manifest of its own yet)
+                diskstore.drop_generation(self.path, manifest)
             msg = f"checkpoint not written: {e.message}"
             if msg not in search.result.warnings:
                 search.result.warnings.append(msg)

@@ -387,11 +387,13 @@ def save_for_checkpoint(ck_path: str | Path, serial: int, visited: Path, n: int,
     manifest `previous` (the last one written); returns the manifest FILE's header keeps."""
     ck = Path(ck_path)
     home = ck.with_name(f"{ck.name}.disk")
-    gen = home / f"g{serial}-{os.getpid()}"
     before = ck.parent / previous["dir"] if previous else None
     prev = before if before is not None and before.is_dir() else None
+    gen = home / f"g{serial}-{os.getpid()}"
+    made = False  # only a directory made here is removed on failure
     try:
-        gen.mkdir(parents=True, exist_ok=False)
+        gen = _new_generation(home, gen.name)
+        made = True
         _durable_copy(visited, gen / "visited.bin", None)
         levels = [{"parent": _level_file(p, gen / f"parent-{d}.bin", prev),
                    "step": _level_file(s, gen / f"step-{d}.bin", prev)}
@@ -402,12 +404,28 @@ def save_for_checkpoint(ck_path: str | Path, serial: int, visited: Path, n: int,
         _fsync_dir(gen)
         _fsync_dir(home)
     except OSError as e:
-        shutil.rmtree(gen, ignore_errors=True)
+        if made:
+            shutil.rmtree(gen, ignore_errors=True)
         raise _disk_error(gen, e) from None
     out = {"dir": f"{home.name}/{gen.name}", "visited": n, "levels": levels}
     if frontier is not None:
         out["frontier"] = frontier.manifest()
     return out
+
+
+def _new_generation(home: Path, name: str) -> Path:
+    """Makes a generation directory that did not exist: NAME, else NAME-2, ... A name can come again
+    (another run in the same process, as through the Python API, counts its checkpoints from 1 too),
+    and the existing directory may be the one FILE names: it is neither reused nor removed."""
+    home.mkdir(parents=True, exist_ok=True)
+    for k in range(1, 1000):
+        gen = home / (name if k == 1 else f"{name}-{k}")
+        try:
+            gen.mkdir()
+            return gen
+        except FileExistsError:
+            continue
+    raise OSError(errno.EEXIST, f"{home / name}: too many generations of that name")
 
 
 FRONTIER_FILES = ("frontier-cols.bin", "frontier-fps.bin", "frontier-index.bin")
@@ -425,6 +443,11 @@ def frontier_from_checkpoint(search: Any, ck_path: str | Path, manifest: dict[st
             search.leaves.n)
     own = [store.adopt(gen / f, "frontier") for f in FRONTIER_FILES]
     return FileFrontier.from_manifest(store, own, manifest["frontier"])
+
+
+def drop_generation(ck_path: str | Path, manifest: dict[str, Any]) -> None:
+    """Removes the generation `manifest` names (one FILE was not replaced to name, so it names none)."""
+    shutil.rmtree(Path(ck_path).parent / manifest["dir"], ignore_errors=True)
 
 
 def keep_only(ck_path: str | Path, manifest: dict[str, Any] | None) -> None:
