@@ -377,3 +377,20 @@ def test_the_memory_guard_counts_what_a_worker_holds_privately():
     finally:
         ready.send(None)
         p.join(timeout=10)
+
+
+def test_a_range_of_several_chunks_with_no_new_state_finishes_empty():
+    """_finish_sorted (the pool's range, parent's or worker's) of chunks whose successors were all seen
+    before: _expand_range appends such chunks as empty arrays; it raised IndexError on two of them."""
+    from explorer.api import load_model
+
+    model, _ = load_model(str(SPECS / "lamport_twophase.py"), {"n": 2}, None)
+    search = ParallelBatchSearch(model, Options(workers=2))
+    search._emit_rank = lambda: (np.zeros(1, dtype=np.int64), np.zeros(1, dtype=np.int64))  # one step, id 0
+    z = np.zeros(0, dtype=np.uint64), np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    fp, par, em, sfp, order = search._finish_sorted([z, z])
+    assert len(fp) == len(par) == len(em) == len(sfp) == len(order) == 0
+    one = np.array([7, 9], dtype=np.uint64), np.array([1, 0]), np.array([0, 0])
+    fp, par, em, sfp, order = search._finish_sorted([z, one, z])
+    assert sfp.tolist() == [7, 9] and fp.tolist() == [9, 7] and par.tolist() == [0, 1]
+    assert (sfp[order] == fp).all()

@@ -1009,19 +1009,7 @@ class BatchSearch(Search):
         if not parts:
             z = np.zeros(0, dtype=np.int64)
             return cols, np.zeros(0, dtype=np.uint64), z, z, counts
-        if len(parts) == 1:
-            ufp, upar, uem = parts[0]
-        else:  # the same new state from several chunks: keep the first (smallest parent)
-            ufp = np.concatenate([p[0] for p in parts])
-            upar = np.concatenate([p[1] for p in parts])
-            uem = np.concatenate([p[2] for p in parts])
-            del parts
-            if len(ufp) > 1:
-                o = np.argsort(ufp, kind="stable")
-                sfp = ufp[o]
-                first = o[np.concatenate(([True], sfp[1:] != sfp[:-1]))]
-                del o, sfp
-                ufp, upar, uem = ufp[first], upar[first], uem[first]
+        ufp, upar, uem = _first_found(parts)
         rank, ordered = self._emit_rank()
         o = np.argsort(upar * len(ordered) + rank[uem], kind="stable")
         return cols, ufp[o], upar[o], uem[o], counts
@@ -1318,6 +1306,24 @@ class _Diverged(Unbatchable):
 
     def __init__(self) -> None:
         super().__init__("a step read the state in a way the batched engine could not record")
+
+
+def _first_found(parts: list) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The chunks' new states (fingerprints, parents, step ids) with each fingerprint once, from the
+    earliest chunk that has it (the smallest parent), in ascending fingerprint order: each chunk of
+    `_expand_range` holds distinct fingerprints in ascending order already."""
+    if len(parts) == 1:
+        return parts[0]
+    ufp = np.concatenate([p[0] for p in parts])
+    upar = np.concatenate([p[1] for p in parts])
+    uem = np.concatenate([p[2] for p in parts])
+    if len(ufp) > 1:  # the same new state from several chunks: keep the first
+        o = np.argsort(ufp, kind="stable")
+        sfp = ufp[o]
+        first = o[np.concatenate(([True], sfp[1:] != sfp[:-1]))]
+        del o, sfp
+        ufp, upar, uem = ufp[first], upar[first], uem[first]
+    return ufp, upar, uem
 
 
 def _every(idx: np.ndarray, cols: np.ndarray) -> bool:

@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import UsageError
-from .batch import BatchSearch, _merge_sorted
+from .batch import BatchSearch, _first_found, _merge_sorted
 from .fingerprint import absent
 from .leaves import ABSENT, SchemaChanged
 
@@ -218,16 +218,7 @@ class ParallelBatchSearch(BatchSearch):
         if not parts:
             z = np.zeros(0, dtype=np.int64)
             return np.zeros(0, dtype=np.uint64), z, z, np.zeros(0, dtype=np.uint64), z
-        if len(parts) == 1:
-            ufp, upar, uem = parts[0]
-        else:  # the same state from several chunks: keep the first (smallest parent)
-            ufp = np.concatenate([p[0] for p in parts])
-            upar = np.concatenate([p[1] for p in parts])
-            uem = np.concatenate([p[2] for p in parts])
-            o = np.argsort(ufp, kind="stable")
-            sfp = ufp[o]
-            first = o[np.concatenate(([True], sfp[1:] != sfp[:-1]))]  # ascending fingerprints
-            ufp, upar, uem = ufp[first], upar[first], uem[first]
+        ufp, upar, uem = _first_found(parts)  # ascending fingerprints
         rank, ordered = self._emit_rank()
         o = np.argsort(upar * len(ordered) + rank[uem], kind="stable")
         return ufp[o], upar[o], uem[o], ufp, o
