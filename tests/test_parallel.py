@@ -394,3 +394,31 @@ def test_a_range_of_several_chunks_with_no_new_state_finishes_empty():
     fp, par, em, sfp, order = search._finish_sorted([z, one, z])
     assert sfp.tolist() == [7, 9] and fp.tolist() == [9, 7] and par.tolist() == [0, 1]
     assert (sfp[order] == fp).all()
+
+
+def test_a_worker_killed_between_levels_costs_speed_not_results(split_every_level, monkeypatch):
+    """A worker process that dies (the OOM killer, kill -9) between two levels: sending it the next range
+    fails; the parent expands that range itself from then on, says so, and the counts do not change."""
+    import os
+    import signal
+
+    real = PoolBatchSearch._expand_level
+    killed = []
+
+    def kill_at_depth_4(self, cols, fps, visited):
+        if len(self.level_parent) - 1 == 4 and self._pool and not killed:
+            wk = self._pool[0]
+            os.kill(wk.process.pid, signal.SIGKILL)
+            wk.process.join()
+            killed.append(wk.process.pid)
+        return real(self, cols, fps, visited)
+
+    monkeypatch.setattr(PoolBatchSearch, "_expand_level", kill_at_depth_4)
+    searches = []
+    run = PoolBatchSearch.run
+    monkeypatch.setattr(PoolBatchSearch, "run", lambda self: searches.append(self) or run(self))
+    got = explorer.check(TWOPHASE, params={"n": 4}, workers=2)
+    assert killed and (got.distinct_states, got.transitions) == twophase_closed_form(4)
+    assert summary(got) == summary(explorer.check(TWOPHASE, params={"n": 4}))
+    assert [d for d, _k, why in searches[0].redone if "is gone" in why] == list(range(4, got.depth + 1))
+    assert any("is gone" in w for w in got.warnings), got.warnings

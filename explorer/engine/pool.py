@@ -67,6 +67,17 @@ class _Worker:
     held: int = 0  # how many of the last levels' new states it holds (as sorted runs)
     extra: list[np.ndarray] | None = None  # 3+ workers: the workers' ranges' new states of the last level, sorted
     ids: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))  # its step ids -> the parent's
+    gone: str | None = None  # why it cannot be sent to (it died, e.g. killed): the parent expands its ranges
+
+    def send(self, *parts: Any) -> None:
+        """Sends a message in parts; a worker that died (a closed pipe) is marked gone, not raised."""
+        if self.gone is not None:
+            return
+        try:
+            for part in parts:
+                self.conn.send_bytes(part)
+        except OSError as e:  # BrokenPipeError, ConnectionResetError: the process is gone
+            self.gone = f"worker process {self.process.pid} is gone ({e!r})"
 
 
 @dataclass
@@ -200,14 +211,13 @@ class PoolBatchSearch(ParallelBatchSearch):
             wk = self._pool[k - 1]
             runs = wk.extra if recent and wk.extra is not None else []  # 3+ workers: every worker range's
             part = np.ascontiguousarray(cols[:, a:b])
-            wk.conn.send_bytes(pickle.dumps({"lo": a, "shape": part.shape, "dtype": part.dtype.str, "slot": slot,
-                                             "base": len(base), "recent": recent, "runs": [len(r) for r in runs],
-                                             "order": w > 2,
-                                             "vis_len": vis_len}, protocol=pickle.HIGHEST_PROTOCOL))
-            wk.conn.send_bytes(books)
-            wk.conn.send_bytes(part.reshape(-1).data)  # contiguous: no second copy (1-D: send_bytes takes len())
-            wk.conn.send_bytes(np.ascontiguousarray(fps[a:b]).data)
-            wk.conn.send_bytes(np.concatenate(runs).data if runs else b"")
+            wk.send(pickle.dumps({"lo": a, "shape": part.shape, "dtype": part.dtype.str, "slot": slot,
+                                  "base": len(base), "recent": recent, "runs": [len(r) for r in runs],
+                                  "order": w > 2, "vis_len": vis_len}, protocol=pickle.HIGHEST_PROTOCOL),
+                    books,
+                    part.reshape(-1).data,  # contiguous: no second copy (1-D: send_bytes takes len())
+                    np.ascontiguousarray(fps[a:b]).data,
+                    np.concatenate(runs).data if runs else b"")
             wk.at, wk.extra, wk.held = None, None, recent  # until it answers
         t0 = self._tally("send tasks", t0)
         if self._merge_due(base):
@@ -222,7 +232,7 @@ class PoolBatchSearch(ParallelBatchSearch):
         t_range = time.process_time() - t0
         t0 = self._tally("own range", t0)
         for k in range(1, w):
-            self._pool[k - 1].conn.send_bytes(seen.data)  # the workers drop what the parent's range found
+            self._pool[k - 1].send(seen.data)  # the workers drop what the parent's range found
         new0 = self._fit_dtype(cols[:, par0])
         self._apply_writes(new0, em0)
         all_hold = self._all_hold(cols, (fp0, par0, em0), new0, learn=True)
@@ -265,11 +275,13 @@ class PoolBatchSearch(ParallelBatchSearch):
         with its usual message and trace). Returns (cols, row, all invariants held, worker CPU seconds)."""
         wk = self._pool[k - 1]
         try:
-            got: RangeResult | str = RangeResult.receive(wk.conn)
+            got: RangeResult | str = wk.gone or RangeResult.receive(wk.conn)
         except (EOFError, OSError, pickle.UnpicklingError) as e:
             got = f"worker {k} ended without an answer ({e!r})"
         if isinstance(got, str):
             self.redone.append((depth, k, got))
+            if wk.gone and not any(wk.gone in w for w in self.result.warnings):
+                self.result.warnings.append(f"--workers: {wk.gone}; this process expands its ranges instead")
             wk.held = 0
             cols, more = self._expand_range(cols, fps, visited, bounds[k], bounds[k + 1], counts)
             fp, par, em = self._finish_range(more)
