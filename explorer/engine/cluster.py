@@ -161,6 +161,7 @@ def _fresh(spec_file: str, params: dict, faults: str | None, opts, books: Codebo
 def _sync(search: BatchSearch, books: Codebooks) -> bool:
     """Extends the engine's codebooks to the client's; False when they disagree (start afresh)."""
     lv = search.leaves
+    known = lv.n  # the leaves the tries were recorded with
     if lv.n > len(books.leaves):
         return False
     for lid in range(lv.n):
@@ -176,7 +177,7 @@ def _sync(search: BatchSearch, books: Codebooks) -> bool:
         for v in theirs[len(lv.values[lid]):]:
             if lv.code(lid, v) != len(lv.values[lid]) - 1:
                 return False
-    if lv.changed:  # new leaves: memo entries recorded without them are stale
-        search._reset_tries()
+    if lv.changed:  # new leaves (dict keys): drop the tries they made stale, as the client does
+        search._forget_stale(known)
         lv.changed = False
     return True

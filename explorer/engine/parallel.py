@@ -269,8 +269,8 @@ class ParallelBatchSearch(BatchSearch):
         """Walks each state a child learned through the parent's own tries (expanding what they miss)."""
         lv = self.leaves
         for _attempt in range(4):
-            if lv.changed:  # a child met a new leaf (dict key): widen, and start the tries afresh
-                self._reset_tries()
+            if lv.changed:  # a child met a new leaf (dict key): widen, and drop the tries it made stale
+                self._forget_stale(cols.shape[0])
                 cols = self._widen(cols)
                 if self._frontier is not None:
                     self._frontier = (cols,) + self._frontier[1:]
