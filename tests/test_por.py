@@ -411,3 +411,26 @@ def test_refusals_say_why():
         check("specs/twopc.py", params={"n": 2}, por=True, workers=2)
     with pytest.raises(UsageError, match="--por: not with --checkpoint"):
         check("specs/twopc.py", params={"n": 2}, por=True, checkpoint="x.ckpt")
+
+
+@pytest.mark.parametrize("backend", ["batch", "interp"])
+def test_a_run_stopped_by_ctrl_c_after_a_late_read_is_not_run_again(monkeypatch, backend):
+    """Ctrl-C must stop the command: the reduced search is not started again for a field read late
+    (as it is when the run completes); the result says its reductions used a smaller visible set."""
+    from explorer.engine.por import Reducer
+
+    pressed = []
+    observe = Reducer.observe
+
+    def ctrl_c_once_grown(self, read):
+        observe(self, read)
+        if self.grew_after_reduction and not pressed:
+            pressed.append(1)
+            raise KeyboardInterrupt  # Ctrl-C while the property that read the new field is checked
+
+    monkeypatch.setattr(Reducer, "observe", ctrl_c_once_grown)
+    params = {"n": 2, "loners": 1, "k": 2, "edges": "w1>w2", "limit": 1}
+    r = check(LateLook, params=params, por=True, backend=backend)
+    assert pressed and r.stop_reason == "interrupted" and not r.complete
+    assert r.options["por"]["runs"] == 1
+    assert any("--por: the search stopped (interrupted)" in w for w in r.warnings), r.warnings

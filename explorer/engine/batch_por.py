@@ -357,24 +357,20 @@ def run_batch_por(model: Any, opts: Any, independence: Any, **kw: Any):
     As `run_por`: when a property reads a new field after a reduction used the smaller visible set,
     the search runs again from the start with the larger set.
     """
-    from .por import run_por
+    from .por import run_por, run_until_settled
 
     check_por_options(model, opts)
     t0 = time.perf_counter()
     cls = por_search_class(bool(opts.symmetry))
-    seed: set[int] = set()
+
+    def run_once(reducer: Reducer):
+        search = cls(model, opts, **kw)
+        search._por_init(reducer, independence)
+        return search.run()
+
     try:
-        for _attempt in range(len(model.fields) + 1):
-            reducer = Reducer.for_model(model, independence, seed, symmetry=opts.symmetry)
-            search = cls(model, opts, **kw)
-            search._por_init(reducer, independence)
-            result = search.run()
-            if not reducer.grew_after_reduction:
-                break
-            seed = set(reducer.visible)
+        return run_until_settled(model, opts, independence, run_once)
     except Unbatchable as e:
         result = run_por(model, opts, independence, **kw)
         result.warnings.append(f"batched engine not used: {e} (+{time.perf_counter() - t0:.1f}s)")
         return result
-    result.options["por"] = {**reducer.stats.as_dict(), "runs": _attempt + 1}
-    return result

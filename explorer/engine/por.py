@@ -232,28 +232,50 @@ def check_por_options(model: Any, opts: Any) -> None:
 
 
 def run_por(model: Any, opts: Any, independence: Any, **kw: Any):
-    """A breadth-first search that expands stubborn subsets; returns its Result.
-
-    When a property reads a field for the first time after some reduction was made with a smaller
-    visible set, the search runs again from the start with the larger set, so that every reduction
-    was made knowing every field a property reads in the states explored.
-    """
+    """A breadth-first search that expands stubborn subsets; returns its Result (see `run_until_settled`)."""
     from .search import Search
 
     check_por_options(model, opts)
 
     class PorSearch(Search):
+        reducer: Reducer
+
         def _expand(self, state: tuple, fp: int):
             succs = super()._expand(state, fp)
-            return reducer.ample(state, fp, succs, self.fpr.update, self.parents)
+            return self.reducer.ample(state, fp, succs, self.fpr.update, self.parents)
 
+    def run_once(reducer: Reducer):
+        search = PorSearch(_Observed(model, reducer), opts, **kw)
+        search.reducer = reducer
+        search.result.backend = "interp"
+        return search.run()
+
+    return run_until_settled(model, opts, independence, run_once)
+
+
+STOPPED = ("interrupted", "time_limit", "max_states", "max_memory")  # Result.stop_reason of a cut run
+
+
+def run_until_settled(model: Any, opts: Any, independence: Any, run_once: Callable[[Reducer], Any]):
+    """Runs the reduced search until no property reads a field first after a reduction was made.
+
+    When a property reads a field for the first time after some reduction was made with a smaller
+    visible set, the search runs again from the start with the larger set, so that every reduction
+    was made knowing every field a property reads in the states explored. A run cut short (Ctrl-C,
+    --time-limit, --max-states, --max-memory) is not run again: Ctrl-C must stop, and a limit must
+    bound the whole command; it says in a warning that its reductions used a smaller visible set.
+    """
     seed: set[int] = set()
     for _attempt in range(len(model.fields) + 1):
         reducer = Reducer.for_model(model, independence, seed, symmetry=opts.symmetry)
-        search = PorSearch(_Observed(model, reducer), opts, **kw)
-        search.result.backend = "interp"
-        result = search.run()
+        result = run_once(reducer)
         if not reducer.grew_after_reduction:
+            break
+        if result.stop_reason in STOPPED:
+            result.warnings.append(
+                f"--por: the search stopped ({result.stop_reason}) after a property read a field for the first "
+                "time, when some reductions were already made without it; a complete run would start again "
+                "with it visible, so states that differ only in that field may be missing from this partial run")
             break
         seed = set(reducer.visible)
     result.options["por"] = {**reducer.stats.as_dict(), "runs": _attempt + 1}
