@@ -120,17 +120,19 @@ class Leaves:
         """Returns the state tuple whose leaf codes are `col` (one code per leaf)."""
         out: list[Any] = [None] * len(self.fields)
         vals = self.values
+        codes = np.asarray(col).tolist()  # Python ints at once: indexing a numpy array per leaf costs several times more
+        n = len(codes)
         for i, d in enumerate(self.is_dict):
             if d:
                 items = {}
                 for lid in self.dict_leaves[i]:
-                    c = int(col[lid]) if lid < len(col) else 0
+                    c = codes[lid] if lid < n else 0
                     if c:
                         items[self.leaf_key[lid]] = vals[lid][c]
                 out[i] = FrozenDict(items)
             else:
                 lid = self.leaf_of[(i, None)]
-                out[i] = vals[lid][int(col[lid])]
+                out[i] = vals[lid][codes[lid]]
         return tuple(out)
 
     def fingerprints(self, cols: np.ndarray) -> np.ndarray:
