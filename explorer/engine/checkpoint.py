@@ -139,8 +139,13 @@ def write_atomic(path: str | Path, header: dict[str, Any], arrays: dict[str, np.
             pass
         raise UsageError(f"--checkpoint {path}: cannot write it ({e})",
                          hint="give a path in a folder you can write to") from None
-    try:  # make the rename itself durable
-        fd = os.open(path.parent, os.O_RDONLY)
+    fsync_dir(path.parent)  # make the rename itself durable
+
+
+def fsync_dir(d: Path) -> None:
+    """Makes the entries of a directory (a rename, new files) durable; best effort (some filesystems refuse)."""
+    try:
+        fd = os.open(d, os.O_RDONLY)
         try:
             os.fsync(fd)
         finally:

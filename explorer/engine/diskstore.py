@@ -44,6 +44,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import UsageError
+from .checkpoint import fsync_dir
 from .fingerprint import absent
 
 BLOCK = 1 << 20  # visited fingerprints read at a time (8 MiB)
@@ -401,8 +402,8 @@ def save_for_checkpoint(ck_path: str | Path, serial: int, visited: Path, n: int,
         if frontier is not None:  # a disklevels.FileFrontier: codes, fingerprints, positions
             for name, src in zip(FRONTIER_FILES, frontier.files(), strict=True):
                 _durable_copy(src, gen / name, None)
-        _fsync_dir(gen)
-        _fsync_dir(home)
+        fsync_dir(gen)
+        fsync_dir(home)
     except OSError as e:
         if made:
             shutil.rmtree(gen, ignore_errors=True)
@@ -463,15 +464,6 @@ def keep_only(ck_path: str | Path, manifest: dict[str, Any] | None) -> None:
     if keep is None:
         with contextlib.suppress(OSError):
             home.rmdir()
-
-
-def _fsync_dir(d: Path) -> None:
-    with contextlib.suppress(OSError):
-        fd = os.open(d, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
 
 
 def checkpoint_dir(ck_path: str | Path, manifest: dict[str, Any]) -> Path:
