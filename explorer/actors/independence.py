@@ -120,7 +120,11 @@ class ActorIndependence:
 
     def closure(self, state: tuple, start: str, enabled: set[str]) -> set[str]:
         """The nodes that must move with `start`: those that may send to the set before it moves."""
-        inflight = self._inflight_types(state)
+        return self.close_over(start, enabled, self._inflight_types(state))
+
+    def close_over(self, start: str, enabled: set[str], inflight: dict[str, set[type]]) -> set[str]:
+        """`closure` given the message types in flight per destination (the batched --por reads them off
+        the network's leaf codes, engine/batch_por.py)."""
         members = {start}
         while True:
             joined = self._senders_into(members, enabled, inflight)

@@ -196,16 +196,8 @@ class PorBatchMixin:
             inflight.setdefault(dst, set()).add(t)
         ids = self.node_ids
         enabled = {ids[i] for i in range(len(ids)) if enabled_mask >> i & 1}
-        out = {}
-        for start in starts:
-            members = {ids[start]}
-            while True:
-                joined = self.ind._senders_into(members, enabled, inflight)
-                if not joined:
-                    break
-                members |= joined
-            out[start] = sum(1 << self.node_index[m] for m in members)
-        return out
+        return {start: sum(1 << self.node_index[m] for m in self.ind.close_over(ids[start], enabled, inflight))
+                for start in starts}
 
     # ------------------------------------------------------------------ per-step and per-state facts
     def _emit_node_tables(self) -> tuple[np.ndarray, np.ndarray]:
