@@ -25,7 +25,7 @@ from ..dsl.model import _Ctx
 from ..dsl.values import FrozenDict, UnfreezableValue, freeze, thaw
 from ..errors import ActionError, SpecError
 from . import checkpoint, diskstore
-from .fingerprint import absent
+from .fingerprint import unseen
 from .leaves import ABSENT, Leaves, SchemaChanged, Unbatchable
 from .model import Step
 from .search import ROOT, Search, _Stop, violation_key
@@ -976,7 +976,7 @@ class BatchSearch(Search):
                 del sfp
                 ukey = np.minimum.reduceat(key[o], starts)
                 del o, key, starts
-                new = _unseen(visited, ufp)
+                new = unseen(visited, ufp)
                 ufp, ukey = ufp[new], ukey[new]
                 parts.append((ufp, ukey // width + a, ordered[ukey % width]))
             self._tick(n)
@@ -1353,11 +1353,6 @@ def _merge_sorted(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     out[at] = b
     out[keep] = a
     return out
-
-
-def _unseen(visited: Any, ufp: np.ndarray) -> np.ndarray:
-    """Mask of the sorted distinct fingerprints `ufp` not in `visited` (an array, or diskstore.DiskVisited)."""
-    return absent(visited, ufp) if type(visited) is np.ndarray else visited.unseen(ufp)
 
 
 def _merge_visited(visited: Any, new: np.ndarray) -> Any:

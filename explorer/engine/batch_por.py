@@ -40,7 +40,8 @@ from typing import Any
 import numpy as np
 
 from ..actors.independence import _NODE_KINDS, _handler
-from .batch import BatchSearch, _unseen
+from .batch import BatchSearch
+from .fingerprint import unseen
 from .leaves import Unbatchable
 from .por import Reducer, check_por_options
 
@@ -112,7 +113,7 @@ class PorBatchMixin:
         bad = cfp == fps[cpar]
         bad |= self._visible_change(cols, cpar, cem)
         u, inv = np.unique(cfp, return_inverse=True)
-        bad |= ~_unseen(self._por_visited, u)[inv.reshape(-1)]
+        bad |= ~unseen(self._por_visited, u)[inv.reshape(-1)]
         key = key_of[cem] == 1
         restart = key_of[cem] == 2
         if restart.any():

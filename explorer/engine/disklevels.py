@@ -34,7 +34,7 @@ import numpy as np
 from . import checkpoint, diskstore
 from .batch import _merge_sorted
 from .diskstore import DiskStore, DiskVisited
-from .fingerprint import absent
+from .fingerprint import Layers
 
 PARENT, STEP = np.uint32, np.uint32  # per-level arrays on disk (steps: uint32 whatever the number of steps)
 
@@ -146,21 +146,6 @@ class FileFrontier:
                 p.unlink()
 
 
-@dataclass
-class _Both:
-    """The visited set and this level's new fingerprints so far, looked up as one set."""
-
-    visited: DiskVisited
-    level: np.ndarray | DiskVisited | None
-
-    def unseen(self, q: np.ndarray) -> np.ndarray:
-        new = self.visited.unseen(q)
-        if self.level is not None and new.any():
-            rest = q[new]
-            new[new] = absent(self.level, rest) if type(self.level) is np.ndarray else self.level.unseen(rest)
-        return new
-
-
 class _Identity:
     """parent[i] = i: `_count_as_of` reads the transitions counted up to each new state's parent directly."""
 
@@ -268,7 +253,8 @@ def _expand(search: Any, frontier: FileFrontier, visited: DiskVisited) -> _NewLe
     for _, cols, fps, index in frontier.chunks(lambda: _chunk_size(search), lambda: lv.n):
         search._frontier = (cols, fps, index)
         counts = np.zeros(len(fps), dtype=np.int64)
-        cols, parts = search._expand_range(cols, fps, _Both(visited, new.seen), 0, len(fps), counts)
+        known = Layers([visited] if new.seen is None else [visited, new.seen])  # the level's earlier chunks too
+        cols, parts = search._expand_range(cols, fps, known, 0, len(fps), counts)
         cols, ufp, upar, uem, counts = search._merge_parts(cols, parts, counts)
         del parts
         if search.opts.deadlock:

@@ -72,3 +72,31 @@ def absent(sorted_fps: np.ndarray, fps: np.ndarray) -> np.ndarray:
     pos = np.searchsorted(sorted_fps, fps)
     pos[pos == len(sorted_fps)] = 0
     return sorted_fps[pos] != fps
+
+
+def unseen(visited: Any, fps: np.ndarray) -> np.ndarray:
+    """Mask of the sorted distinct fingerprints `fps` not in `visited`: a sorted array, or a set that
+    looks them up itself (diskstore.DiskVisited, Layers)."""
+    return absent(visited, fps) if type(visited) is np.ndarray else visited.unseen(fps)
+
+
+class Layers:
+    """Disjoint fingerprint sets looked up as one: the first, then each next one only for what the ones
+    before did not hold (so the largest goes first). A layer is anything `unseen` takes. The pool's
+    visited set is the shared merged set plus the sorted runs of the levels not merged yet; a --disk level
+    is the visited file plus the level's new fingerprints so far."""
+
+    def __init__(self, layers: list[Any]):
+        self.layers = layers
+
+    def __len__(self) -> int:
+        return sum(len(x) for x in self.layers)
+
+    def unseen(self, fps: np.ndarray) -> np.ndarray:
+        keep = unseen(self.layers[0], fps) if self.layers else np.ones(len(fps), dtype=bool)
+        for layer in self.layers[1:]:
+            sel = np.flatnonzero(keep)
+            if not len(sel):
+                break
+            keep[sel] = unseen(layer, fps[sel])
+        return keep

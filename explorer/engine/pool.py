@@ -53,7 +53,7 @@ import numpy as np
 
 from .batch import BatchSearch
 from .cluster import Codebooks, _sync
-from .fingerprint import absent
+from .fingerprint import Layers, absent
 from .leaves import ABSENT, Leaves
 from .memory import STOP_FRACTION, MemoryGuard, rss_bytes
 from .parallel import ParallelBatchSearch, RangeResult, step_by_value
@@ -223,7 +223,7 @@ class PoolBatchSearch(ParallelBatchSearch):
         if self._merge_due(base):
             visited = self._current(visited)
         elif self._pending:  # looked up as the workers do: the merged set, then the runs of the levels since
-            visited = _Runs.of(base, [r for level in self._pending for r in level if len(r)], bounds[1])
+            visited = _layers(base, [r for level in self._pending for r in level if len(r)], bounds[1])
         t_merge = time.process_time() - t0
         t0 = self._tally("visited merge", t0)
         counts = np.zeros(n, dtype=np.int64)
@@ -478,7 +478,7 @@ class PoolBatchSearch(ParallelBatchSearch):
             levels[-1] = [levels[-1][0], *(sent[a:b] for a, b in zip(cuts[:-1], cuts[1:], strict=True))]
         self._recent = levels  # this level's runs are added once it is answered
         runs = [r for level in levels for r in level if len(r)]
-        visited = _Runs.of(self._shelf.arrays[meta["slot"]][: meta["base"]], runs, meta["shape"][1])
+        visited = _layers(self._shelf.arrays[meta["slot"]][: meta["base"]], runs, meta["shape"][1])
         if len(visited) != meta["vis_len"]:
             raise RuntimeError(f"visited set out of step ({len(visited)} != {meta['vis_len']})")
         if not _sync(self, books):
@@ -534,34 +534,15 @@ class PoolBatchSearch(ParallelBatchSearch):
         return res
 
 
-@dataclass
-class _Runs:
-    """A visited set not merged yet: the shelf's sorted array plus the later levels' new states in sorted
-    runs (disjoint), which the parent merges into the other slot once they are many. Looked up as
-    batch._unseen does with a diskstore.DiskVisited: the base first, then the runs for what is still
-    unseen (few)."""
-
-    base: np.ndarray
-    runs: list[np.ndarray]
-
-    @classmethod
-    def of(cls, base: np.ndarray, runs: list[np.ndarray], frontier: int) -> _Runs:
-        """Merges the runs into one first when that costs less than searching each: when they hold fewer
-        fingerprints than the frontier has successors (about ten per state on TwoPhase). On the last,
-        small levels of a search the runs are many and large, the candidates few: searched one by one."""
-        if len(runs) > 1 and sum(len(r) for r in runs) < 8 * frontier:
-            runs = [np.sort(np.concatenate(runs), kind="stable")]
-        return cls(base, runs)
-
-    def __len__(self) -> int:
-        return len(self.base) + sum(len(r) for r in self.runs)
-
-    def unseen(self, ufp: np.ndarray) -> np.ndarray:
-        keep = absent(self.base, ufp)
-        for r in self.runs:
-            sel = np.flatnonzero(keep)
-            keep[sel] = absent(r, ufp[sel])
-        return keep
+def _layers(base: np.ndarray, runs: list[np.ndarray], frontier: int) -> Layers:
+    """A visited set not merged yet: the shelf's sorted array, then the later levels' new states in
+    sorted runs, which the parent merges into the other slot once they are many. The runs are merged
+    into one first when that costs less than searching each: when they hold fewer fingerprints than the
+    frontier has successors (about ten per state on TwoPhase). On the last, small levels of a search the
+    runs are many and large, the candidates few: searched one by one."""
+    if len(runs) > 1 and sum(len(r) for r in runs) < 8 * frontier:
+        runs = [np.sort(np.concatenate(runs), kind="stable")]
+    return Layers([base, *runs])
 
 
 @dataclass
