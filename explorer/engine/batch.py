@@ -1010,9 +1010,14 @@ class BatchSearch(Search):
             z = np.zeros(0, dtype=np.int64)
             return cols, np.zeros(0, dtype=np.uint64), z, z, counts
         ufp, upar, uem = _first_found(parts)
-        rank, ordered = self._emit_rank()
-        o = np.argsort(upar * len(ordered) + rank[uem], kind="stable")
+        o = self._bfs_order(upar, uem)
         return cols, ufp[o], upar[o], uem[o], counts
+
+    def _bfs_order(self, upar: np.ndarray, uem: np.ndarray) -> np.ndarray:
+        """The permutation that puts new states in the interpreted engine's order: by parent, then by step
+        (action, then decisions)."""
+        rank, ordered = self._emit_rank()
+        return np.argsort(upar * len(ordered) + rank[uem], kind="stable")
 
     def _emit_rank(self) -> tuple[np.ndarray, np.ndarray]:
         """Ranks every step id in the interpreted engine's order (action, then decisions)."""

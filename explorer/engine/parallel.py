@@ -219,8 +219,7 @@ class ParallelBatchSearch(BatchSearch):
             z = np.zeros(0, dtype=np.int64)
             return np.zeros(0, dtype=np.uint64), z, z, np.zeros(0, dtype=np.uint64), z
         ufp, upar, uem = _first_found(parts)  # ascending fingerprints
-        rank, ordered = self._emit_rank()
-        o = np.argsort(upar * len(ordered) + rank[uem], kind="stable")
+        o = self._bfs_order(upar, uem)
         return ufp[o], upar[o], uem[o], ufp, o
 
     def _join_ranges(self, cols: np.ndarray, rows: list, counts: np.ndarray, seen: np.ndarray | None = None):
