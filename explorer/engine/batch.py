@@ -303,6 +303,7 @@ class BatchSearch(Search):
     """BFS over whole frontiers; same Result as Search, computed with numpy."""
 
     symmetric = False  # True in SymmetricBatchSearch: fingerprints are canonical (engine/batch_symmetry.py)
+    _in_child = False  # a --workers or --cluster worker expanding a range (parallel.py): the parent reports errors
 
     def __init__(self, model: Any, opts, **kw: Any):
         super().__init__(model, opts, **kw)
@@ -1269,6 +1270,8 @@ class BatchSearch(Search):
             try:
                 self.model.successors(state)
             except ActionError as e:
+                if self._in_child:  # its level arrays are not the parent's, which redoes the range for the trace
+                    raise
                 path = self._fp_path(depth, int(frontier_index[i]))
                 for a, b in zip(path, path[1:], strict=False):
                     self.parents[b] = a
