@@ -45,6 +45,7 @@ import multiprocessing
 import os
 import pickle
 import time
+import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -440,7 +441,8 @@ class PoolBatchSearch(ParallelBatchSearch):
             except (EOFError, OSError, KeyboardInterrupt):
                 return
             except BaseException as e:  # noqa: BLE001 - the parent redoes the range and reports properly
-                error = f"{type(e).__name__}: {e}"
+                where = traceback.extract_tb(e.__traceback__)[-1]  # where it was raised: `redone` shows it
+                error = f"{type(e).__name__}: {e} (at {Path(where.filename).name}:{where.lineno} in {where.name})"
             try:
                 seen = self._seen if self._seen is not None else self._receive_seen(conn)
                 if res is None:
