@@ -28,8 +28,6 @@ def step_times(trace: Any) -> dict[int, str]:
     return {i: f"t = {_fmt(x)}" for i, x in enumerate(times)}
 
 
-
-
 def timing_summary(ops: Any) -> str:
     """Returns what a step did to the clocks in words ("election 1 fired; armed election 1 (10..20)").
 
